@@ -1,0 +1,14 @@
+FROM denoland/deno:2.9.6
+
+WORKDIR /app
+RUN chown deno:deno /app
+USER deno
+
+COPY --chown=deno:deno deno.json deno.lock ./
+RUN deno install --frozen
+
+COPY --chown=deno:deno src ./src
+COPY --chown=deno:deno migrations ./migrations
+RUN deno cache src/worker.ts src/cli/migrate.ts
+
+CMD ["deno", "run", "-P=worker", "src/worker.ts"]

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Makes Keel's tools available; idempotent, and it says what it found or did.
+#   Deno 2.9.x: on PATH, else in the cache, else installed there from the npm registry.
+#   Temporal CLI: on PATH, else in the cache, else built there with `go install`.
+#   PostgreSQL: the system cluster on 127.0.0.1:5432, started when it is down.
+# Source it (`source scripts/bootstrap.sh`) to get the tools on PATH; running it
+# directly checks and installs only. Nothing is written inside the checkout.
+#
+# KEEL_CACHE_DIR   where tools are cached (default: ~/.cache/keel)
+# KEEL_SKIP_POSTGRES=1  do not check or start the system PostgreSQL
+
+keel_cache="${KEEL_CACHE_DIR:-$HOME/.cache/keel}"
+keel_deno_version="2.9.6"
+keel_temporal_module="github.com/temporalio/cli/cmd/temporal"
+keel_temporal_version="v1.5.1"
+
+keel_say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+keel_need_deno() {
+  if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | grep -q '^deno 2\.'; then
+    keel_say "deno found on PATH: $(deno --version | head -n 1)"
+    return 0
+  fi
+  local cached="$keel_cache/deno/node_modules/.bin"
+  if [ -x "$cached/deno" ] && "$cached/deno" --version >/dev/null 2>&1; then
+    export PATH="$cached:$PATH"
+    keel_say "deno found in cache: $(deno --version | head -n 1)"
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    keel_say "deno is missing and npm is not installed: install Node.js/npm, or Deno $keel_deno_version, then retry"
+    return 1
+  fi
+  keel_say "installing deno@$keel_deno_version from the npm registry into $keel_cache/deno"
+  mkdir -p "$keel_cache/deno"
+  npm install --silent --no-audit --no-fund --prefix "$keel_cache/deno" "deno@$keel_deno_version" >&2 || {
+    keel_say "npm install deno@$keel_deno_version failed"
+    return 1
+  }
+  export PATH="$cached:$PATH"
+  keel_say "installed: $(deno --version | head -n 1)"
+}
+
+keel_need_temporal() {
+  if command -v temporal >/dev/null 2>&1; then
+    keel_say "temporal found on PATH: $(command -v temporal)"
+    return 0
+  fi
+  if [ -x "$keel_cache/bin/temporal" ]; then
+    export PATH="$keel_cache/bin:$PATH"
+    keel_say "temporal found in cache: $keel_cache/bin/temporal"
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    keel_say "the Temporal CLI is missing and Go is not installed. Install Go >= 1.25 and rerun,"
+    keel_say "or put a 'temporal' binary on PATH (https://docs.temporal.io/cli)."
+    return 1
+  fi
+  keel_say "building the Temporal CLI $keel_temporal_version with $(go version | cut -d' ' -f3) (takes minutes on 2 cores)"
+  mkdir -p "$keel_cache/bin"
+  local started=$SECONDS
+  if ! GOBIN="$keel_cache/bin" GOFLAGS=-mod=mod go install "$keel_temporal_module@$keel_temporal_version" >&2; then
+    keel_say "go install $keel_temporal_module@$keel_temporal_version failed; see docs/decisions/0003_temporal_cli_from_go_modules.md"
+    return 1
+  fi
+  export PATH="$keel_cache/bin:$PATH"
+  keel_say "built $keel_cache/bin/temporal in $((SECONDS - started)) s"
+}
+
+keel_need_postgres() {
+  if [ "${KEEL_SKIP_POSTGRES:-}" = "1" ]; then
+    keel_say "skipping the system PostgreSQL check (KEEL_SKIP_POSTGRES=1)"
+    return 0
+  fi
+  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then
+    keel_say "postgres is accepting connections on 127.0.0.1:5432"
+    return 0
+  fi
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    keel_say "starting the system PostgreSQL $version cluster 'main'"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
+    local tries=0
+    until pg_isready -q -h 127.0.0.1 -p 5432; do
+      tries=$((tries + 1))
+      if [ "$tries" -gt 30 ]; then
+        keel_say "postgres did not come up on 127.0.0.1:5432"
+        return 1
+      fi
+      sleep 1
+    done
+    keel_say "postgres is up on 127.0.0.1:5432"
+    return 0
+  fi
+  keel_say "no PostgreSQL on 127.0.0.1:5432 and no cluster tools to start one: install PostgreSQL or set the URLs in .env.example"
+  return 1
+}
+
+keel_bootstrap() {
+  keel_need_deno && keel_need_temporal && keel_need_postgres
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  keel_bootstrap
+fi

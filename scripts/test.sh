@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: tools, dependencies, then
+# `deno task ok` (format check, lint, type check, every test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+keel_bootstrap
+deno install --frozen --quiet
+exec deno task ok

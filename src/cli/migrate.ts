@@ -1,0 +1,84 @@
+/**
+ * `deno task migrate`: applies pending SQL migrations from `migrations/`.
+ *
+ * Exit codes: 0 done, 1 refused or failed, 2 bad usage.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parseMigrationConfig, readEnv } from "../config/mod.ts";
+import { connect, migrate, migrationStatus, readMigrations, redactUrl } from "../db/mod.ts";
+
+const HELP = `Usage: deno task migrate [--status] [--dir DIR]
+
+Applies every pending migration in DIR (default: migrations), each file in its
+own transaction, recorded in schema_migrations with its sha256. Runners on the
+same database take turns on an advisory lock.
+
+Options:
+  --status   list applied and pending files, change nothing
+  --dir DIR  the migrations folder (default: migrations)
+  -h, --help show this help
+
+Environment:
+  MIGRATION_DATABASE_URL  the schema owner's URL (falls back to DATABASE_URL)
+
+Exit codes: 0 done, 1 refused or failed, 2 bad usage.`;
+
+async function main(args: string[]): Promise<number> {
+  let values: { status?: boolean; dir?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        status: { type: "boolean" },
+        dir: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    console.error(`migrate: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const config = parseMigrationConfig(
+    readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], (n) => Deno.env.get(n)),
+  );
+  const dir = values.dir ?? "migrations";
+  const files = await readMigrations(dir);
+  const sql = connect(config.migrationDatabaseUrl, { max: 1, applicationName: "keel-migrate" });
+  try {
+    if (values.status) {
+      for (const line of await migrationStatus(sql, files)) {
+        const when = line.appliedAt ? `  ${line.appliedAt.toISOString()}` : "";
+        console.log(`${line.state.padEnd(8)} ${line.filename}${when}`);
+      }
+      return 0;
+    }
+    const applied = await migrate(sql, files, { log: (line) => console.log(line) });
+    console.log(
+      applied.length === 0
+        ? `migrate: ${redactUrl(config.migrationDatabaseUrl)} is up to date (${files.length} files)`
+        : `migrate: applied ${applied.length} of ${files.length} files to ${
+          redactUrl(config.migrationDatabaseUrl)
+        }`,
+    );
+    return 0;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    console.error(`migrate: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}

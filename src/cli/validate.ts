@@ -1,0 +1,92 @@
+/**
+ * `deno task validate`: checks the import boundaries, the migration files and
+ * the schema against the models. See {@linkcode validate}.
+ *
+ * Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
+ * infrastructure problem (unreadable tree, unreachable database).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, parseMigrationConfig, readEnv } from "../config/mod.ts";
+import { formatViolation, validate, ValidateError } from "../validate/mod.ts";
+
+const HELP = `Usage: deno task validate [--root DIR] [--skip-db]
+
+Checks the repository at DIR (default: .):
+
+  boundaries  nothing under src/ imports from ai/ (static, export-from, dynamic
+              import(), require; relative, bare ai/... and absolute paths);
+              files under src/workflows/ import values only from
+              @temporalio/workflow and, by relative path, other workflow files
+              (\`import type\` / \`export type\` of anything is fine) and never
+              use the Deno global
+  migrations  every entry of migrations/ is NNNN_snake_case.sql, numbered from
+              0001 with no gaps or repeats
+  schema      the migrations, applied to a scratch database keel_validate_<random>
+              (created through the server's postgres database, always dropped),
+              give exactly the tables, columns, types and nullability of the
+              models in src/models (TABLES)
+
+Violations are printed to stderr as "path:line:col: what is wrong"; each check
+prints a one-line summary to stdout.
+
+Options:
+  --root DIR  the repository root to check (default: .)
+  --skip-db   skip the schema check, which needs a Postgres server
+  -h, --help  show this help
+
+Environment:
+  MIGRATION_DATABASE_URL  the schema owner's URL (falls back to DATABASE_URL,
+                          then postgres://postgres@127.0.0.1:5432/keel); only
+                          its server and credentials are used
+
+Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
+infrastructure problem (unreadable tree, unreachable database).`;
+
+async function main(args: string[]): Promise<number> {
+  let values: { root?: string; "skip-db"?: boolean; help?: boolean };
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        root: { type: "string" },
+        "skip-db": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    console.error(`validate: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const skipDb = values["skip-db"] === true;
+  const databaseUrl = skipDb ? undefined : parseMigrationConfig(
+    readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], (n) => Deno.env.get(n)),
+  ).migrationDatabaseUrl;
+  const results = await validate({
+    root: values.root ?? ".",
+    skipDb,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+  });
+  for (const result of results) {
+    for (const violation of result.violations) console.error(formatViolation(violation));
+  }
+  for (const result of results) console.log(`validate: ${result.check}: ${result.summary}`);
+  return results.some((result) => result.status === "failed") ? 1 : 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    const known = error instanceof ValidateError || error instanceof ConfigError;
+    console.error(`validate: ${known ? "" : "unexpected error: "}${(error as Error).message}`);
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,43 @@
+import type { z } from "zod";
+import { DirectiveRow, NewDirectiveRow, NewTransitionRow, TransitionRow } from "./directive_row.ts";
+import {
+  ApprovalRow,
+  NewApprovalRow,
+  NewPolicyEvaluationRow,
+  PolicyEvaluationRow,
+} from "./governance_rows.ts";
+import {
+  ArtifactRow,
+  ExecutionRunRow,
+  NewArtifactRow,
+  NewExecutionRunRow,
+} from "./execution_rows.ts";
+import {
+  EvaluationRow,
+  MemoryEmbeddingRow,
+  NewEvaluationRow,
+  NewMemoryEmbeddingRow,
+} from "./observation_rows.ts";
+
+/** A table's row schema and create-input schema. */
+export interface TableModel {
+  /** The row as selected. */
+  readonly row: z.ZodObject;
+  /** What an insert takes. */
+  readonly insert: z.ZodObject;
+}
+
+/**
+ * Every application table and its models. validate compares each row schema
+ * with the migrated catalog, column by column.
+ */
+export const TABLES: Readonly<Record<string, TableModel>> = {
+  directives: { row: DirectiveRow, insert: NewDirectiveRow },
+  directive_transitions: { row: TransitionRow, insert: NewTransitionRow },
+  policy_evaluations: { row: PolicyEvaluationRow, insert: NewPolicyEvaluationRow },
+  approvals: { row: ApprovalRow, insert: NewApprovalRow },
+  execution_runs: { row: ExecutionRunRow, insert: NewExecutionRunRow },
+  artifacts: { row: ArtifactRow, insert: NewArtifactRow },
+  evaluations: { row: EvaluationRow, insert: NewEvaluationRow },
+  memory_embeddings: { row: MemoryEmbeddingRow, insert: NewMemoryEmbeddingRow },
+};

@@ -1,0 +1,162 @@
+/**
+ * `deno task worker`: the Temporal worker that hosts Keel's workflows and
+ * activities. It loads the Temporal core bridge (a native addon), so it runs
+ * with `--allow-ffi` and is treated as a trusted process.
+ *
+ * @module
+ */
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from "@temporalio/worker";
+import {
+  type DatabaseConfig,
+  parseDatabaseConfig,
+  parseTemporalConfig,
+  readEnv,
+  type TemporalConfig,
+} from "./config/mod.ts";
+import { connect, redactUrl, type Sql } from "./db/mod.ts";
+import { createActivities } from "./activities/mod.ts";
+import { createLogger, type Logger } from "./telemetry/log.ts";
+import { temporalLogger } from "./telemetry/temporal_log.ts";
+
+/** Thrown when the worker cannot reach the Temporal server. */
+export class TemporalUnreachableError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TemporalUnreachableError";
+  }
+}
+
+/** Connects to Temporal, naming the address in the error when it cannot. */
+export async function connectTemporal(address: string): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address });
+  } catch (cause) {
+    throw new TemporalUnreachableError(
+      `Cannot reach the Temporal server at "${address}": ${
+        (cause as Error).message
+      }. Start one (scripts/dev.sh does) or set TEMPORAL_ADDRESS.`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * An explicit bundle target stops webpack searching parent folders for a
+ * browserslist file, which the worker's read allow-list (the project folder)
+ * does not cover.
+ */
+export function confineBundler<T extends { target?: unknown }>(config: T): T {
+  return { ...config, target: "web" };
+}
+
+/**
+ * Bundles `src/workflows/mod.ts` once, at start. webpack's statistics go to the
+ * debug level; its warnings and errors stay visible.
+ */
+export async function bundleWorkflows(log: Logger): Promise<{ code: string }> {
+  const quiet = temporalLogger({ ...log, info: log.debug });
+  return await bundleWorkflowCode({
+    workflowsPath: new URL("./workflows/mod.ts", import.meta.url).pathname,
+    webpackConfigHook: confineBundler,
+    logger: quiet,
+  });
+}
+
+/** A worker with the resources it owns. */
+export interface RunningWorker {
+  /** The Temporal worker. */
+  readonly worker: Worker;
+  /** Resolves when the worker has stopped and its resources are closed. */
+  readonly done: Promise<void>;
+  /** Asks the worker to drain in-flight tasks and stop. */
+  shutdown(): void;
+}
+
+/** What {@linkcode startWorker} needs. */
+export interface StartWorkerOptions {
+  /** Where and what to poll. */
+  readonly temporal: TemporalConfig;
+  /** The application's database client; closed when the worker stops. */
+  readonly sql: Sql;
+  /** The structured logger. */
+  readonly log: Logger;
+}
+
+/** Bundles the workflows, connects and starts polling. */
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const connection = await connectTemporal(options.temporal.address);
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: options.temporal.namespace,
+      taskQueue: options.temporal.taskQueue,
+      workflowBundle: await bundleWorkflows(options.log),
+      activities: createActivities({ sql: options.sql }),
+    });
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  const done = worker.run().finally(async () => {
+    await connection.close();
+  });
+  options.log.info("worker polling", {
+    address: options.temporal.address,
+    namespace: options.temporal.namespace,
+    task_queue: options.temporal.taskQueue,
+  });
+  return {
+    worker,
+    done,
+    shutdown() {
+      // A second signal while draining must not throw.
+      if (worker.getState() === "RUNNING") worker.shutdown();
+    },
+  };
+}
+
+/** The variables the worker reads; its env allow-list names them. */
+const WORKER_ENV = [
+  "DATABASE_URL",
+  "KEEL_LOG_LEVEL",
+  "TEMPORAL_ADDRESS",
+  "TEMPORAL_NAMESPACE",
+  "TEMPORAL_TASK_QUEUE",
+];
+
+async function main(): Promise<void> {
+  const env = readEnv(WORKER_ENV, (name) => Deno.env.get(name));
+  const database: DatabaseConfig = parseDatabaseConfig(env);
+  const temporal = parseTemporalConfig(env);
+  const log = createLogger({ level: database.logLevel, service: "keel-worker" });
+  Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
+  const sql = connect(database.databaseUrl, { applicationName: "keel-worker" });
+  let running: RunningWorker;
+  try {
+    running = await startWorker({ temporal, sql, log });
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    throw error;
+  }
+  log.info("worker ready and idle", { database: redactUrl(database.databaseUrl) });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      log.info("draining in-flight tasks before exit", { signal });
+      running.shutdown();
+    });
+  }
+  await running.done;
+  await sql.end({ timeout: 5 });
+  log.info("worker stopped");
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(`worker: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Every workflow the Keel worker registers. This file is the bundle entry:
+ * it and everything it imports must stay deterministic and free of I/O.
+ *
+ * @module
+ */
+export { pingWorkflow } from "./ping/workflows.ts";
