@@ -10,11 +10,17 @@ import {
   type DatabaseConfig,
   parseDatabaseConfig,
   parseTemporalConfig,
+  parseWorkerConfig,
   readEnv,
   type TemporalConfig,
 } from "./config/mod.ts";
-import { connect, redactUrl, type Sql } from "./db/mod.ts";
-import { createActivities } from "./activities/mod.ts";
+import { connect, redactUrl } from "./db/mod.ts";
+import { Client } from "@temporalio/client";
+import { type ActivityDeps, createActivities } from "./activities/mod.ts";
+import { BUILTIN_MODULES, createRegistry } from "./execution/mod.ts";
+import { defaultEvaluator } from "./evaluation/mod.ts";
+import { loadPolicy } from "./policy/mod.ts";
+import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
 
@@ -74,13 +80,16 @@ export interface RunningWorker {
 }
 
 /** What {@linkcode startWorker} needs. */
-export interface StartWorkerOptions {
+export interface StartWorkerOptions extends ActivityDeps {
   /** Where and what to poll. */
   readonly temporal: TemporalConfig;
-  /** The application's database client; closed when the worker stops. */
-  readonly sql: Sql;
-  /** The structured logger. */
-  readonly log: Logger;
+  /** Seconds between reconciler passes; no reconciler is started when absent. */
+  readonly reconcileIntervalSeconds?: number;
+}
+
+/** The reconciler's workflow id: one per task queue. */
+export function reconcilerWorkflowId(taskQueue: string): string {
+  return `keel-reconciler-${taskQueue}`;
 }
 
 /** Bundles the workflows, connects and starts polling. */
@@ -93,7 +102,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       namespace: options.temporal.namespace,
       taskQueue: options.temporal.taskQueue,
       workflowBundle: await bundleWorkflows(options.log),
-      activities: createActivities({ sql: options.sql }),
+      activities: createActivities(options),
     });
   } catch (error) {
     await connection.close();
@@ -102,6 +111,19 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const done = worker.run().finally(async () => {
     await connection.close();
   });
+  if (options.reconcileIntervalSeconds !== undefined) {
+    const client = new Client({ connection, namespace: options.temporal.namespace });
+    await client.workflow.start<typeof reconcilerWorkflow>("reconcilerWorkflow", {
+      workflowId: reconcilerWorkflowId(options.temporal.taskQueue),
+      taskQueue: options.temporal.taskQueue,
+      args: [{
+        intervalSeconds: options.reconcileIntervalSeconds,
+        batchSize: 100,
+        passesPerRun: 50,
+      }],
+      workflowIdConflictPolicy: "USE_EXISTING",
+    });
+  }
   options.log.info("worker polling", {
     address: options.temporal.address,
     namespace: options.temporal.namespace,
@@ -121,6 +143,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 const WORKER_ENV = [
   "DATABASE_URL",
   "KEEL_LOG_LEVEL",
+  "KEEL_POLICY_FILE",
+  "KEEL_MAX_EXECUTION_ATTEMPTS",
+  "KEEL_RECONCILE_INTERVAL_SECONDS",
   "TEMPORAL_ADDRESS",
   "TEMPORAL_NAMESPACE",
   "TEMPORAL_TASK_QUEUE",
@@ -130,17 +155,31 @@ async function main(): Promise<void> {
   const env = readEnv(WORKER_ENV, (name) => Deno.env.get(name));
   const database: DatabaseConfig = parseDatabaseConfig(env);
   const temporal = parseTemporalConfig(env);
+  const settings = parseWorkerConfig(env);
   const log = createLogger({ level: database.logLevel, service: "keel-worker" });
   Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
+  const policy = await loadPolicy(settings.policyFile);
   const sql = connect(database.databaseUrl, { applicationName: "keel-worker" });
   let running: RunningWorker;
   try {
-    running = await startWorker({ temporal, sql, log });
+    running = await startWorker({
+      temporal,
+      sql,
+      log,
+      policy,
+      registry: createRegistry(BUILTIN_MODULES),
+      evaluator: defaultEvaluator,
+      maxAttempts: settings.maxAttempts,
+      reconcileIntervalSeconds: settings.reconcileIntervalSeconds,
+    });
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
   }
-  log.info("worker ready and idle", { database: redactUrl(database.databaseUrl) });
+  log.info("worker ready and idle", {
+    database: redactUrl(database.databaseUrl),
+    policy: `${policy.name}@${policy.version}`,
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       log.info("draining in-flight tasks before exit", { signal });

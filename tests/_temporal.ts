@@ -8,10 +8,10 @@ import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
 
 let runtimeInstalled = false;
 
-/** Keeps the SDK's own logs to warnings and errors so test output stays readable. */
+/** Keeps the SDK's own logs to errors so test output stays readable. */
 export function quietTemporalLogs(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger("WARN") });
+  Runtime.install({ logger: new DefaultLogger("ERROR") });
   runtimeInstalled = true;
 }
 

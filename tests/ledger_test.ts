@@ -174,29 +174,44 @@ Deno.test("artifacts refuse UPDATE: denied to the app role, stopped by the trigg
   });
 });
 
-Deno.test("the directive status CHECK refuses an unknown status (23514)", async () => {
+Deno.test("an unknown directive status is refused, and the status CHECK alone refuses it (23514)", async () => {
   await withMigrated(async (db) => {
-    await withSql(db.appUrl, async (sql) => {
-      const error = await assertPgError(
-        () =>
-          sql`
-          INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
-            timebox_seconds, idempotency_key, status)
-          VALUES ('noop', 'ledger-test', 'bad status', 1, 'USD', 60, 'ledger-bad-status',
-            'finished')`,
-        "23514",
-      );
-      assertStringIncludes(error.message, "directives_status_check");
+    const insertBadStatus = (sql: Sql, key: string) =>
+      sql`
+        INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
+          timebox_seconds, idempotency_key, status)
+        VALUES ('noop', 'ledger-test', 'bad status', 1, 'USD', 60, ${key}, 'finished')`;
 
+    // As the application role, whichever layer answers first, the row is refused.
+    await withSql(db.appUrl, async (sql) => {
+      await assertPgError(() => insertBadStatus(sql, "ledger-bad-status"), "23514");
       const id = await insertDirective(sql, "ledger-good-status");
       await assertPgError(
-        () => sql`UPDATE directives SET status = 'finished' WHERE id = ${id}`,
+        () => sql`UPDATE directives SET status = 'finished', version = 2 WHERE id = ${id}`,
         "23514",
       );
-      const [row] = await sql<{ status: string }[]>`SELECT status FROM directives WHERE id = ${id}`;
-      assertEquals(row?.status, "draft");
-      const [count] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM directives`;
-      assertEquals(count?.n, 1);
+      const rows = await sql<{ status: string }[]>`SELECT status FROM directives`;
+      assertEquals(rows.map((r) => r.status), ["draft"]);
+    });
+
+    // With every user trigger switched off (inside a rolled-back transaction),
+    // the CHECK constraint still refuses the status on its own.
+    await withSql(db.ownerUrl, async (sql) => {
+      const rolledBack = new Error("roll back");
+      const outcome = await sql.begin(async (tx) => {
+        await tx`ALTER TABLE directives DISABLE TRIGGER USER`;
+        const error = await assertPgError(
+          () => tx.savepoint((sp) => insertBadStatus(sp as unknown as Sql, "ledger-check-only")),
+          "23514",
+        ) as PgError & { constraint_name?: string };
+        assertEquals(error.constraint_name, "directives_status_check");
+        throw rolledBack;
+      }).catch((error: unknown) => error);
+      assert(outcome === rolledBack, `unexpected outcome: ${String(outcome)}`);
+      const disabled = await sql<{ tgname: string }[]>`
+        SELECT tgname FROM pg_trigger
+        WHERE tgrelid = 'directives'::regclass AND NOT tgisinternal AND tgenabled = 'D'`;
+      assertEquals(disabled.map((t) => t.tgname), [], "the rollback re-enabled the triggers");
     });
   });
 });

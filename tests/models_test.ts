@@ -62,6 +62,7 @@ const INPUTS = {
     policy_version: "2024-01-01.1",
     verdict: "ALLOW",
     reason: "within budget",
+    rule: "ok",
     auto_approve: true,
   }),
   approvals: (ids: Inserted): NewApprovalRow => ({

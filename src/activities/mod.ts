@@ -5,17 +5,37 @@
  * @module
  */
 import type { Sql } from "../db/mod.ts";
+import type { ModuleRegistry } from "../execution/mod.ts";
+import type { Evaluator } from "../evaluation/mod.ts";
+import type { PolicyConfig } from "../policy/mod.ts";
+import type { Logger } from "../telemetry/log.ts";
 import { createPingActivities } from "./ping.ts";
+import { createDirectiveActivities } from "./directive.ts";
+import { createReconcileActivities } from "./reconcile.ts";
 
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
   /** The application's database client. */
   readonly sql: Sql;
+  /** The policy in force. */
+  readonly policy: PolicyConfig;
+  /** Execution modules by directive type. */
+  readonly registry: ModuleRegistry;
+  /** The evaluator of finished runs. */
+  readonly evaluator: Evaluator;
+  /** Execution attempts per directive, for loops the reconciler starts. */
+  readonly maxAttempts: number;
+  /** The structured logger. */
+  readonly log: Logger;
 }
 
 /** Builds every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPingActivities(deps) };
+  return {
+    ...createPingActivities(deps),
+    ...createDirectiveActivities(deps),
+    ...createReconcileActivities(deps),
+  };
 }
 
 /** Every activity, for `proxyActivities` in workflow code. */

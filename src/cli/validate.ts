@@ -26,7 +26,8 @@ Checks the repository at DIR (default: .):
   schema      the migrations, applied to a scratch database keel_validate_<random>
               (created through the server's postgres database, always dropped),
               give exactly the tables, columns, types and nullability of the
-              models in src/models (TABLES)
+              models in src/models (TABLES, as loaded by this CLI: with --root,
+              DIR's migrations are compared with this checkout's models)
 
 Violations are printed to stderr as "path:line:col: what is wrong"; each check
 prints a one-line summary to stdout.

@@ -36,6 +36,26 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: "TEMPORAL_NAMESPACE", description: "Temporal namespace", default: "default" },
   { name: "TEMPORAL_TASK_QUEUE", description: "Task queue the worker polls", default: "keel" },
   {
+    name: "KEEL_POLICY_FILE",
+    description: "Policy the worker evaluates directives against (JSON, see policies/README.md)",
+    default: "policies/default.json",
+  },
+  {
+    name: "KEEL_MAX_EXECUTION_ATTEMPTS",
+    description: "Execution attempts per directive before an ERROR outcome aborts it",
+    default: "2",
+  },
+  {
+    name: "KEEL_RECONCILE_INTERVAL_SECONDS",
+    description: "Seconds between reconciler passes that adopt directives with no running loop",
+    default: "30",
+  },
+  {
+    name: "KEEL_ACTOR",
+    description: "Identity the CLI records on the ledger for approve, reject and abort",
+    default: "cli",
+  },
+  {
     name: "KEEL_LOG_LEVEL",
     description: "Lowest log level written: debug, info, warn or error",
     default: "info",
@@ -46,7 +66,7 @@ export const ENV_VARS: readonly EnvVar[] = [
 export type EnvSnapshot = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads the named variables through `getter` (normally `Deno.env.get`), so a
+ * Reads the named variables through `getter` (the entry point passes the runtime's), so a
  * process needs env permission for exactly these names and no others.
  */
 export function readEnv(
@@ -168,4 +188,43 @@ export function parseTemporalConfig(env: EnvSnapshot): TemporalConfig {
     namespace: parsed.TEMPORAL_NAMESPACE,
     taskQueue: parsed.TEMPORAL_TASK_QUEUE,
   };
+}
+
+const workerSchema = z.object({
+  KEEL_POLICY_FILE: z.string().min(1).default(defaultOf("KEEL_POLICY_FILE")),
+  KEEL_MAX_EXECUTION_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(
+    Number(defaultOf("KEEL_MAX_EXECUTION_ATTEMPTS")),
+  ),
+  KEEL_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(
+    Number(defaultOf("KEEL_RECONCILE_INTERVAL_SECONDS")),
+  ),
+});
+
+/** What the worker runs with, beyond its connections. */
+export interface WorkerConfig {
+  /** The policy file. */
+  readonly policyFile: string;
+  /** Execution attempts per directive. */
+  readonly maxAttempts: number;
+  /** Seconds between reconciler passes. */
+  readonly reconcileIntervalSeconds: number;
+}
+
+/** Parses the worker's settings. */
+export function parseWorkerConfig(env: EnvSnapshot): WorkerConfig {
+  const parsed = parseWith(workerSchema, env);
+  return {
+    policyFile: parsed.KEEL_POLICY_FILE,
+    maxAttempts: parsed.KEEL_MAX_EXECUTION_ATTEMPTS,
+    reconcileIntervalSeconds: parsed.KEEL_RECONCILE_INTERVAL_SECONDS,
+  };
+}
+
+const actorSchema = z.object({
+  KEEL_ACTOR: z.string().trim().min(1).max(200).default(defaultOf("KEEL_ACTOR")),
+});
+
+/** The identity the CLI records on the ledger. */
+export function parseActor(env: EnvSnapshot): string {
+  return parseWith(actorSchema, env).KEEL_ACTOR;
 }

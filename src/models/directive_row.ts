@@ -52,11 +52,18 @@ export const TransitionRow = z.strictObject({
   actor: col.text(200),
   reason: col.text(2000),
   at: col.timestamp(),
+  prev_hash: col.sha256(),
+  hash: col.sha256(),
 });
 /** A row of `directive_transitions`. */
 export type TransitionRow = z.infer<typeof TransitionRow>;
 
-/** What appending a ledger row takes. */
-export const NewTransitionRow = TransitionRow.omit({ id: true, at: true });
+/** What appending a ledger row takes; the database fills the time and the hash chain. */
+export const NewTransitionRow = TransitionRow.omit({
+  id: true,
+  at: true,
+  prev_hash: true,
+  hash: true,
+});
 /** What appending a ledger row takes. */
 export type NewTransitionRow = z.infer<typeof NewTransitionRow>;

@@ -9,6 +9,7 @@ export const PolicyEvaluationRow = z.strictObject({
   policy_version: col.text(100),
   verdict: pg("text", z.enum(["ALLOW", "BLOCK"])),
   reason: col.text(2000),
+  rule: col.slug(),
   auto_approve: col.boolean(),
   evaluated_at: col.timestamp(),
 });

@@ -11,3 +11,4 @@ export * from "./execution_rows.ts";
 export * from "./observation_rows.ts";
 export * from "./tables.ts";
 export { type ColumnSpec, columnSpec, pgColumns } from "./_pg.ts";
+export * from "./directive.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { TABLES, type TableModel } from "../models/mod.ts";
+import { type TableModel, TABLES } from "../models/mod.ts";
 import { checkBoundaries } from "./boundaries.ts";
 import { checkMigrationEntries, listMigrationEntries } from "./migration_names.ts";
 import { locateModels } from "./model_locations.ts";

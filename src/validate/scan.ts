@@ -281,10 +281,11 @@ function readBraces(tokens: readonly Token[], open: number): { end: number; allT
   }
   const named = groups.filter((group) => group.length > 0);
   // `type X` and `type X as Y` are type-only; a lone `type` or `type as t` is a value named "type".
-  const allTypes = named.length > 0 && named.every((group) =>
-    isIdent(group[0], "type") && group.length >= 2 &&
-    !(isIdent(group[1], "as") && group.length === 3)
-  );
+  const allTypes = named.length > 0 &&
+    named.every((group) =>
+      isIdent(group[0], "type") && group.length >= 2 &&
+      !(isIdent(group[1], "as") && group.length === 3)
+    );
   return { end: j + 1, allTypes };
 }
 
@@ -318,11 +319,18 @@ function readStaticImport(tokens: readonly Token[], index: number): ImportRef | 
       j = braces.end - 1;
     } else if (isIdent(token, "from") && tokens[j + 1]?.kind === "string") {
       const spec = tokens[j + 1] as Token;
-      return ref("import", spec, spec.value, typeOnly || (allInlineTypes && !sawDefaultOrNamespace));
+      return ref(
+        "import",
+        spec,
+        spec.value,
+        typeOnly || (allInlineTypes && !sawDefaultOrNamespace),
+      );
     } else if (isPunct(token, "=")) {
       // `import x = require("y")`
       const spec = tokens[j + 3];
-      if (isIdent(tokens[j + 1], "require") && isPunct(tokens[j + 2], "(") && spec?.kind === "string") {
+      if (
+        isIdent(tokens[j + 1], "require") && isPunct(tokens[j + 2], "(") && spec?.kind === "string"
+      ) {
         return ref("require", spec, spec.value, typeOnly);
       }
       return undefined;
@@ -416,7 +424,9 @@ const GLOBAL_OBJECTS = new Set(["globalThis", "window", "self", "global"]);
 export function findGlobalUses(tokens: readonly Token[], name: string): Token[] {
   return tokens.filter((token, index) => {
     if (token.kind !== "identifier" || token.value !== name) return false;
-    if (!isMemberName(tokens, index)) return !isPunct(tokens[index + 1], ":") || !isObjectKey(tokens, index);
+    if (!isMemberName(tokens, index)) {
+      return !isPunct(tokens[index + 1], ":") || !isObjectKey(tokens, index);
+    }
     const owner = tokens[index - 2];
     return owner?.kind === "identifier" && GLOBAL_OBJECTS.has(owner.value);
   });

@@ -15,6 +15,7 @@ import {
   connect,
   migrate,
   MigrationError,
+  type MigrationFile,
   readMigrations,
   redactUrl,
   type Sql,
@@ -90,7 +91,11 @@ export function compareCatalog(
       const db = columns.get(column);
       const name = `${table}.${column}`;
       if (spec.pg === undefined) {
-        report(table, column, `${name}: the model's field has no Postgres type (declare it with col.* or pg())`);
+        report(
+          table,
+          column,
+          `${name}: the model's field has no Postgres type (declare it with col.* or pg())`,
+        );
         continue;
       }
       if (db === undefined) {
@@ -104,7 +109,11 @@ export function compareCatalog(
         continue;
       }
       if (db.type !== spec.pg) {
-        report(table, column, `${name}: type differs: model says ${spec.pg}, database says ${db.type}`);
+        report(
+          table,
+          column,
+          `${name}: type differs: model says ${spec.pg}, database says ${db.type}`,
+        );
       }
       if (db.not_null === spec.nullable) {
         report(
@@ -193,6 +202,47 @@ function failedMigration(error: MigrationError): Violation {
     : { path, line: Number(match[2]), col: 1, message: `does not apply: ${message}` };
 }
 
+/** Applies the migrations to the scratch database and compares its catalog with the models. */
+async function migrateAndCompare(
+  url: string,
+  files: readonly MigrationFile[],
+  options: SchemaDriftOptions,
+): Promise<SchemaDriftReport> {
+  const scratch = connect(url, { max: 1, applicationName: "keel-validate" });
+  try {
+    try {
+      await migrate(scratch, files, { lockTimeoutMs: 10_000 });
+    } catch (error) {
+      if (!(error instanceof MigrationError && error.code === "failed")) throw error;
+      return {
+        violations: [failedMigration(error)],
+        migrations: files.length,
+        tables: 0,
+        columns: 0,
+      };
+    }
+    const rows = await readCatalog(scratch);
+    return {
+      violations: compareCatalog(rows, options.tables, options.locate),
+      migrations: files.length,
+      tables: new Set(rows.map((row) => row.table_name)).size,
+      columns: rows.length,
+    };
+  } finally {
+    await scratch.end({ timeout: 5 });
+  }
+}
+
+async function dropScratch(admin: Sql, name: string): Promise<void> {
+  try {
+    await admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`;
+  } catch (cause) {
+    throw new ValidateError(`Cannot drop the scratch database ${name}: ${errorText(cause)}`, {
+      cause,
+    });
+  }
+}
+
 /**
  * Creates `keel_validate_<random>` on the server of `databaseUrl` (through its
  * `postgres` database), applies the root's migrations with the real runner,
@@ -203,8 +253,10 @@ export async function checkSchemaDrift(options: SchemaDriftOptions): Promise<Sch
   const files = await readMigrations(posix.join(options.root, "migrations"));
   const name = `keel_validate_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   let adminUrl: string;
+  let scratchUrl: string;
   try {
     adminUrl = withDatabase(options.databaseUrl, "postgres");
+    scratchUrl = withDatabase(options.databaseUrl, name);
   } catch (cause) {
     throw new ValidateError(`Cannot parse the database URL: ${errorText(cause)}`, { cause });
   }
@@ -218,40 +270,16 @@ export async function checkSchemaDrift(options: SchemaDriftOptions): Promise<Sch
         { cause },
       );
     }
+    let report: SchemaDriftReport;
     try {
-      const scratch = connect(withDatabase(options.databaseUrl, name), {
-        max: 1,
-        applicationName: "keel-validate",
-      });
-      try {
-        try {
-          await migrate(scratch, files, { lockTimeoutMs: 10_000 });
-        } catch (error) {
-          if (error instanceof MigrationError && error.code === "failed") {
-            return { violations: [failedMigration(error)], migrations: files.length, tables: 0, columns: 0 };
-          }
-          throw error;
-        }
-        const rows = await readCatalog(scratch);
-        return {
-          violations: compareCatalog(rows, options.tables, options.locate),
-          migrations: files.length,
-          tables: new Set(rows.map((row) => row.table_name)).size,
-          columns: rows.length,
-        };
-      } finally {
-        await scratch.end({ timeout: 5 });
-      }
-    } finally {
-      try {
-        await admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`;
-      } catch (cause) {
-        // deno-lint-ignore no-unsafe-finally
-        throw new ValidateError(`Cannot drop the scratch database ${name}: ${errorText(cause)}`, {
-          cause,
-        });
-      }
+      report = await migrateAndCompare(scratchUrl, files, options);
+    } catch (error) {
+      // The first failure is the one to report; still try to leave no database behind.
+      await dropScratch(admin, name).catch(() => {});
+      throw error;
     }
+    await dropScratch(admin, name);
+    return report;
   } finally {
     await admin.end({ timeout: 5 });
   }

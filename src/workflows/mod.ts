@@ -5,3 +5,5 @@
  * @module
  */
 export { pingWorkflow } from "./ping/workflows.ts";
+export { directiveWorkflow, executionWorkflow } from "./directive/workflows.ts";
+export { reconcilerWorkflow } from "./reconciler/workflows.ts";

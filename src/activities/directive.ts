@@ -1,0 +1,323 @@
+import { ApplicationFailure, CancelledFailure, Context } from "@temporalio/activity";
+import type { Sql } from "../db/mod.ts";
+import {
+  applyTransition,
+  decideApproval,
+  DecisionConflictError,
+  DirectiveConflictError,
+  DirectiveNotFoundError,
+  finishDirective,
+  IllegalTransitionError,
+  intentOf,
+  transitionDirective,
+} from "../directives/mod.ts";
+import { ApprovalRow, DirectiveRow, ExecutionRunRow, PolicyEvaluationRow } from "../models/mod.ts";
+import { evaluatePolicy, type PolicyConfig, recordPolicyEvaluation } from "../policy/mod.ts";
+import {
+  createRun,
+  dispatch,
+  finishRun,
+  getRun,
+  markRunning,
+  type ModuleRegistry,
+  type RunEnding,
+  UnknownModuleError,
+  withinBudget,
+} from "../execution/mod.ts";
+import type { ExecutionResult } from "../workflows/directive/api.ts";
+import { type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
+import type { Logger } from "../telemetry/log.ts";
+
+/** What the directive activities need. */
+export interface DirectiveActivityDeps {
+  /** The application's database client. */
+  readonly sql: Sql;
+  /** The policy in force, loaded once at start. */
+  readonly policy: PolicyConfig;
+  /** Execution modules by directive type. */
+  readonly registry: ModuleRegistry;
+  /** The evaluator of finished runs. */
+  readonly evaluator: Evaluator;
+  /** The structured logger. */
+  readonly log: Logger;
+}
+
+/** What the loop learns from the policy step, and the state it resumes from. */
+export interface PolicyStep {
+  /** The directive's status after the step. */
+  readonly status: string;
+  /** ALLOW or BLOCK. */
+  readonly verdict: "ALLOW" | "BLOCK";
+  /** The verdict's reason. */
+  readonly reason: string;
+  /** Whether the policy approves without a human. */
+  readonly autoApprove: boolean;
+  /** How long to wait for a human. */
+  readonly approvalTimeoutSeconds: number;
+  /** `policy:<name>@<version>`, the actor of policy decisions. */
+  readonly policyActor: string;
+  /** The directive's timebox. */
+  readonly timeboxSeconds: number;
+  /** The highest attempt already recorded, 0 when none. */
+  readonly lastAttempt: number;
+  /** Whether that attempt's run has ended. */
+  readonly lastAttemptEnded: boolean;
+  /** The last run's outcome, if it ended with one. */
+  readonly lastOutcome: "SUCCESS" | "FAILURE" | "ERROR" | null;
+}
+
+/** Business errors are not retried: they would fail the same way again. */
+function nonRetryable(error: unknown): never {
+  if (
+    error instanceof DirectiveNotFoundError || error instanceof IllegalTransitionError ||
+    error instanceof DecisionConflictError || error instanceof DirectiveConflictError ||
+    error instanceof UnknownModuleError
+  ) {
+    throw ApplicationFailure.nonRetryable(error.message, error.name);
+  }
+  throw error;
+}
+
+function summary(run: ExecutionRunRow): ExecutionResult {
+  if (run.status !== "completed" && run.status !== "failed" && run.status !== "canceled") {
+    throw new Error(`Run "${run.id}" has not ended (status "${run.status}")`);
+  }
+  return { runId: run.id, status: run.status, outcome: run.outcome, message: run.message ?? "" };
+}
+
+async function loadDirective(sql: Sql, directiveId: string): Promise<DirectiveRow> {
+  const [row] = await sql`SELECT * FROM directives WHERE id = ${directiveId}`;
+  if (!row) throw new DirectiveNotFoundError(directiveId);
+  return DirectiveRow.parse(row);
+}
+
+/** Builds the activities of the directive loop over injected dependencies. */
+export function createDirectiveActivities(deps: DirectiveActivityDeps) {
+  const { sql, policy, registry, evaluator, log } = deps;
+  const policyActor = `policy:${policy.name}@${policy.version}`;
+
+  return {
+    /**
+     * Evaluates the policy once per directive (a stored verdict is reused),
+     * records it and, on BLOCK, moves the directive to `blocked`, all in one
+     * transaction. Returns the state the loop resumes from.
+     */
+    async evaluateDirectivePolicy(directiveId: string): Promise<PolicyStep> {
+      try {
+        const step = await sql.begin(async (tx) => {
+          const [locked] = await tx`SELECT * FROM directives WHERE id = ${directiveId} FOR UPDATE`;
+          if (!locked) throw new DirectiveNotFoundError(directiveId);
+          let directive = DirectiveRow.parse(locked);
+          const [stored] = await tx`
+            SELECT * FROM policy_evaluations WHERE directive_id = ${directiveId}
+             ORDER BY evaluated_at LIMIT 1`;
+          let verdict: PolicyEvaluationRow;
+          if (stored) {
+            verdict = PolicyEvaluationRow.parse(stored);
+          } else {
+            const decision = evaluatePolicy(intentOf(directive), policy);
+            verdict = await recordPolicyEvaluation(tx, decision, { directiveId });
+            log.info("policy evaluated", {
+              directive_id: directiveId,
+              verdict: decision.verdict,
+              rule: decision.rule,
+            });
+            if (decision.verdict === "BLOCK" && directive.status === "proposed") {
+              const moved = await applyTransition(tx, {
+                directiveId,
+                to: "blocked",
+                actor: policyActor,
+                reason: decision.reason,
+                expectedVersion: directive.version,
+              });
+              directive = moved.directive;
+            }
+          }
+          const [last] = await tx`
+            SELECT attempt, status, outcome FROM execution_runs WHERE directive_id = ${directiveId}
+             ORDER BY attempt DESC LIMIT 1`;
+          return {
+            status: directive.status,
+            verdict: verdict.verdict,
+            reason: verdict.reason,
+            autoApprove: verdict.auto_approve,
+            approvalTimeoutSeconds: policy.approval_timeout_seconds,
+            policyActor,
+            timeboxSeconds: directive.timebox_seconds,
+            lastAttempt: (last?.attempt as number | undefined) ?? 0,
+            lastAttemptEnded: ["completed", "failed", "canceled"].includes(last?.status ?? ""),
+            lastOutcome: (last?.outcome ?? null) as PolicyStep["lastOutcome"],
+          };
+        });
+        return step as PolicyStep;
+      } catch (error) {
+        return nonRetryable(error);
+      }
+    },
+
+    /** Records a human or policy decision (idempotent); returns the directive's status. */
+    async recordDecision(request: {
+      directiveId: string;
+      decision: "approved" | "rejected";
+      actor: string;
+      reason: string;
+    }): Promise<{ decision: "approved" | "rejected"; directiveStatus: string }> {
+      try {
+        const result = await decideApproval(sql, request);
+        return { decision: result.approval.decision, directiveStatus: result.directive.status };
+      } catch (error) {
+        return nonRetryable(error);
+      }
+    },
+
+    /** The decision stored for a directive, if any. */
+    async storedDecision(directiveId: string): Promise<ApprovalRow | null> {
+      const [row] = await sql`SELECT * FROM approvals WHERE directive_id = ${directiveId}`;
+      return row ? ApprovalRow.parse(row) : null;
+    },
+
+    /** Moves a directive to a terminal status unless it already is; returns the status. */
+    async finishDirective(request: {
+      directiveId: string;
+      to: "complete" | "aborted";
+      actor: string;
+      reason: string;
+    }): Promise<string> {
+      try {
+        const { directive } = await finishDirective(sql, request);
+        return directive.status;
+      } catch (error) {
+        return nonRetryable(error);
+      }
+    },
+
+    /** `approved → executing`; a directive already executing stays as it is. */
+    async startExecution(directiveId: string): Promise<string> {
+      try {
+        const directive = await loadDirective(sql, directiveId);
+        if (directive.status === "executing") return directive.status;
+        const result = await transitionDirective(sql, {
+          directiveId,
+          to: "executing",
+          actor: "keel",
+          reason: "execution started",
+          expectedStatus: "approved",
+        });
+        return result.directive.status;
+      } catch (error) {
+        return nonRetryable(error);
+      }
+    },
+
+    /** Creates the run of an attempt, or returns the existing one. */
+    async createRun(request: { directiveId: string; attempt: number }): Promise<string> {
+      try {
+        const directive = await loadDirective(sql, request.directiveId);
+        const { run } = await createRun(sql, { directive, attempt: request.attempt });
+        return run.id;
+      } catch (error) {
+        return nonRetryable(error);
+      }
+    },
+
+    /**
+     * Runs the module of a run and records its ending with its artifacts.
+     * Heartbeats every second so cancellation reaches it. A run that has
+     * already ended is returned as stored and not run again.
+     */
+    async executeRun(runId: string): Promise<ExecutionResult> {
+      const context = Context.current();
+      const run = await markRunning(sql, runId);
+      if (run.status !== "running") return summary(run);
+      const directive = await loadDirective(sql, run.directive_id);
+      let module;
+      try {
+        module = registry.get(run.module);
+      } catch (error) {
+        return nonRetryable(error);
+      }
+      const beat = setInterval(() => context.heartbeat(), 1000);
+      let ending: RunEnding;
+      try {
+        const result = await dispatch(module, {
+          runId,
+          directiveId: directive.id,
+          directiveType: directive.type,
+          payload: (directive.payload ?? {}) as Record<string, unknown>,
+          idempotencyKey: run.idempotency_key,
+          budget: { amount: directive.budget_amount, currency: directive.budget_currency },
+          timeboxSeconds: directive.timebox_seconds,
+          constraints: directive.constraints,
+        }, {
+          signal: context.cancellationSignal,
+          heartbeat: (details) => context.heartbeat(details),
+        });
+        ending = withinBudget(result, directive.budget_amount)
+          ? {
+            status: result.status === "SUCCESS" ? "completed" : "failed",
+            outcome: result.status,
+            result: result.result,
+            message: result.message,
+            budgetConsumed: result.budgetConsumed,
+            artifacts: result.artifacts,
+          }
+          : {
+            status: "failed",
+            outcome: "FAILURE",
+            result: result.result,
+            message:
+              `budget exceeded: spent ${result.budgetConsumed} ${directive.budget_currency} of ${directive.budget_amount}`,
+            budgetConsumed: result.budgetConsumed,
+          };
+      } catch (error) {
+        if (context.cancellationSignal.aborted) {
+          throw new CancelledFailure("execution canceled", undefined, error as Error);
+        }
+        throw error;
+      } finally {
+        clearInterval(beat);
+      }
+      const { run: ended } = await finishRun(sql, runId, ending);
+      log.info("run ended", {
+        directive_id: directive.id,
+        run_id: runId,
+        module: run.module,
+        status: ended.status,
+        outcome: ended.outcome,
+      });
+      return summary(ended);
+    },
+
+    /** Records the ending of a run the module could not finish (error, cancel, timebox). */
+    async endRun(request: {
+      runId: string;
+      status: "failed" | "canceled";
+      message: string;
+    }): Promise<ExecutionResult> {
+      const ending: RunEnding = request.status === "failed"
+        ? { status: "failed", outcome: "ERROR", message: request.message }
+        : { status: "canceled", message: request.message };
+      const existing = await getRun(sql, request.runId);
+      if (!existing) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
+      const { run } = await finishRun(sql, request.runId, ending);
+      return summary(run);
+    },
+
+    /** Scores a finished run and stores the score; never changes the directive. */
+    async evaluateRun(request: { directiveId: string; runId: string }): Promise<number> {
+      const directive = await loadDirective(sql, request.directiveId);
+      const run = await getRun(sql, request.runId);
+      if (!run) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
+      const score = await evaluator.evaluate({ directive, run });
+      const row = await recordEvaluation(sql, score, {
+        directiveId: directive.id,
+        runId: run.id,
+        evaluator: evaluator.name,
+      });
+      return row.score;
+    },
+  };
+}
+
+/** The directive loop's activities, for `proxyActivities`. */
+export type DirectiveActivities = ReturnType<typeof createDirectiveActivities>;

@@ -1,0 +1,144 @@
+/**
+ * Help texts of the `keel` CLI.
+ *
+ * @module
+ */
+import { EXIT_CODES_HELP } from "./common.ts";
+
+/** `keel --help`. */
+export const GLOBAL_HELP = `Usage: deno task keel <command> [options]
+
+Operate Keel's control loop: submit directives, decide at the approval gate,
+abort, and inspect what Postgres records.
+
+Commands:
+  submit <file|->          store a directive (JSON or YAML) and start its loop;
+                           follow it until it ends unless --detach
+  approve <id> --reason R  approve a directive waiting at the approval gate
+  reject <id> --reason R   reject it (the directive is aborted)
+  abort <id> --reason R    abort a directive that has not ended
+  status <id>              the directive, its policy verdict, approval, runs,
+                           artifacts, evaluations and the loop's live phase
+  list                     recent directives, newest first
+  watch <id>               print each ledger transition until the directive ends
+  history <id>             the directive's ledger
+
+Options (every command):
+  --json       print machine-readable JSON instead of text (errors too, as
+               {"error": {...}} on stdout)
+  -h, --help   show help; \`keel <command> --help\` for a command's own
+
+Environment:
+  DATABASE_URL                 Postgres (the keel_app role)
+  TEMPORAL_ADDRESS             Temporal frontend host:port (approve, reject,
+                               abort, submit; status for the live phase)
+  TEMPORAL_NAMESPACE           Temporal namespace
+  TEMPORAL_TASK_QUEUE          task queue the worker polls (submit)
+  KEEL_MAX_EXECUTION_ATTEMPTS  attempts given to a loop that submit starts
+  KEEL_ACTOR                   who approve/reject/abort are recorded as
+                               (default "cli"; --actor overrides)
+
+Permissions: runs with the "cli" set in deno.json: reads only the project
+directory (pipe other files in: keel submit - < /path/file.yaml), reaches only
+local Postgres and Temporal, no write, no subprocess, no FFI.
+
+${EXIT_CODES_HELP}
+
+See docs/cli.md.`;
+
+/** Per-command help. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  submit: `Usage: deno task keel submit <file|-> [--detach] [--json]
+
+Validates a directive document (JSON, or YAML; "-" reads stdin), stores it
+(idempotently on its idempotency_key) and starts its loop, then prints its id.
+Unless --detach, follows the directive: each ledger transition as it appears
+(time, from → to, actor: reason) until it completes, is blocked or aborted.
+When Temporal cannot be reached the directive is still stored and the
+reconciler starts its loop once a worker runs.
+
+Only files inside the project directory can be read; pipe others in:
+  deno task keel submit - < /path/to/directive.yaml
+
+Options:
+  -d, --detach  print the id and return at once
+  --json        JSON lines: {"event":"submitted",...}, then one per transition
+                ({"event":"transition",...}), then {"event":"result",...}
+
+Exit codes: 0 stored (--detach) or completed; 1 ended blocked or aborted, or
+refused (idempotency key reused for other content); 2 usage or unreadable
+file; 4 invalid directive (each field path and message is listed);
+5 database unreachable.`,
+  approve: `Usage: deno task keel approve <id> --reason R [--actor A] [--json]
+
+Approves a directive waiting at the approval gate, by an Update to its loop
+(it returns once the decision is stored). The actor is KEEL_ACTOR (default
+"cli") unless --actor is given. When no loop runs for the directive (it was
+never started, or it ended), the decision is recorded directly in Postgres,
+and the output says so: the reconciler adopts the directive.
+
+Options:
+  --reason R  why (required)
+  --actor A   who (default: KEEL_ACTOR, else "cli")
+
+Exit codes: 0 approved; 1 refused (already decided, not awaiting approval);
+2 usage; 3 no such directive; 5 database or Temporal unreachable, or the
+loop did not answer (no worker).`,
+  reject: `Usage: deno task keel reject <id> --reason R [--actor A] [--json]
+
+Rejects a directive waiting at the approval gate; the directive is aborted.
+Same delivery, fallback and actor rules as approve.
+
+Options:
+  --reason R  why (required)
+  --actor A   who (default: KEEL_ACTOR, else "cli")
+
+Exit codes: 0 rejected; 1 refused; 2 usage; 3 no such directive;
+5 unreachable.`,
+  abort: `Usage: deno task keel abort <id> --reason R [--actor A] [--json]
+
+Aborts a directive that has not ended, by an Update to its loop: a running
+execution is canceled and the command returns once the loop has ended. When
+no loop runs for it, the directive is moved to aborted directly in Postgres.
+
+Options:
+  --reason R  why (required)
+  --actor A   who (default: KEEL_ACTOR, else "cli")
+
+Exit codes: 0 aborted; 1 refused (already ended); 2 usage; 3 no such
+directive; 5 unreachable.`,
+  status: `Usage: deno task keel status <id> [--json]
+
+Shows the directive (type, status, version, issued_by, objective, budget,
+timebox), its policy verdict (rule, reason, policy version), its approval,
+runs, artifacts (kind, size, sha256), evaluations, and the loop's live phase
+from its status query while it runs.
+
+Exit codes: 0; 2 usage; 3 no such directive; 5 database unreachable
+(an unreachable Temporal only hides the live phase).`,
+  list: `Usage: deno task keel list [--status S] [--type T] [--limit N] [--json]
+
+Lists directives, newest first.
+
+Options:
+  --status S  only this status (draft, proposed, approved, executing,
+              complete, blocked, aborted)
+  --type T    only this directive type
+  --limit N   at most N rows, 1 to 200 (default 20)
+
+Exit codes: 0; 2 usage; 5 database unreachable.`,
+  watch: `Usage: deno task keel watch <id> [--json]
+
+Prints the directive's ledger transitions so far, then each new one as it
+appears (polling every 500 ms), until the directive completes, is blocked or
+aborted. Needs only the database.
+
+Exit codes: 0 completed; 1 ended blocked or aborted; 2 usage; 3 no such
+directive; 5 database unreachable.`,
+  history: `Usage: deno task keel history <id> [--json]
+
+Prints the directive's ledger: row id, time, from → to, actor, hash prefix and
+reason (\`deno task audit\` verifies the hash chain).
+
+Exit codes: 0; 2 usage; 3 no such directive; 5 database unreachable.`,
+};

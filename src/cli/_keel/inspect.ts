@@ -1,0 +1,238 @@
+/**
+ * `keel status`, `keel list` and `keel history`: read-only views of what
+ * Postgres holds, plus the loop's live phase for `status`.
+ *
+ * @module
+ */
+import { isTerminal } from "../../directives/mod.ts";
+import { DIRECTIVE_STATUSES, type DirectiveRow } from "../../models/mod.ts";
+import {
+  directiveWorkflowId,
+  type LoopStatus,
+  statusQuery,
+} from "../../workflows/directive/api.ts";
+import { type Context, directiveIdArg, EXIT, parseCommand, printJson, usage } from "./common.ts";
+import { arrow, bytes, seconds, table, time, transitionJson, truncate } from "./format.ts";
+import { ledgerAfter, loadDirective } from "./follow.ts";
+
+function directiveJson(d: DirectiveRow): Record<string, unknown> {
+  return {
+    id: d.id,
+    type: d.type,
+    status: d.status,
+    version: d.version,
+    issued_by: d.issued_by,
+    objective: d.objective,
+    scope: d.scope,
+    constraints: d.constraints,
+    success_metrics: d.success_metrics,
+    budget: { amount: d.budget_amount, currency: d.budget_currency },
+    timebox_seconds: d.timebox_seconds,
+    payload: d.payload,
+    idempotency_key: d.idempotency_key,
+    created_at: time(d.created_at),
+    updated_at: time(d.updated_at),
+  };
+}
+
+/** The loop's live state, or why it is not known. */
+type LoopView =
+  | { readonly state: "running"; readonly status: LoopStatus }
+  | { readonly state: "ended" | "absent" | "unknown"; readonly note: string };
+
+async function loopView(ctx: Context, directive: DirectiveRow): Promise<LoopView> {
+  if (isTerminal(directive.status)) return { state: "ended", note: "the directive has ended" };
+  try {
+    const { client } = await ctx.temporal();
+    const handle = client.workflow.getHandle(directiveWorkflowId(directive.id));
+    const described = await client.withDeadline(Date.now() + 5_000, () => handle.describe());
+    if (described.status.name !== "RUNNING") {
+      return { state: "ended", note: `the loop is ${described.status.name}` };
+    }
+    const status = await client.withDeadline(Date.now() + 5_000, () => handle.query(statusQuery));
+    return { state: "running", status };
+  } catch (error) {
+    if ((error as Error).name === "WorkflowNotFoundError") {
+      return { state: "absent", note: "no loop has been started; the reconciler adopts it" };
+    }
+    return { state: "unknown", note: `cannot ask the loop: ${(error as Error).message}` };
+  } finally {
+    await ctx.closeTemporal();
+  }
+}
+
+/** `keel status`. */
+export async function statusCommand(ctx: Context, args: readonly string[]): Promise<number> {
+  const { positionals } = parseCommand("status", args, {}, { min: 1, max: 1, names: "<id>" });
+  const id = directiveIdArg("status", positionals[0]);
+  const sql = await ctx.db();
+  const directive = await loadDirective(sql, id);
+  const policy = await sql`
+    SELECT policy_name, policy_version, verdict, rule, reason, auto_approve, evaluated_at
+      FROM policy_evaluations WHERE directive_id = ${id} ORDER BY evaluated_at DESC`;
+  const [approval] = await sql`
+    SELECT decision, actor, reason, decided_at FROM approvals WHERE directive_id = ${id}`;
+  const runs = await sql`
+    SELECT id, attempt, module, status, outcome, message, budget_consumed, started_at, finished_at
+      FROM execution_runs WHERE directive_id = ${id} ORDER BY attempt`;
+  const artifacts = await sql`
+    SELECT id, run_id, kind, content_type, size_bytes::float8 AS size_bytes, sha256,
+           storage_uri, created_at
+      FROM artifacts WHERE directive_id = ${id} ORDER BY created_at, id`;
+  const evaluations = await sql`
+    SELECT run_id, evaluator, score, dimensions, created_at
+      FROM evaluations WHERE directive_id = ${id} ORDER BY created_at, id`;
+  const loop = await loopView(ctx, directive);
+  if (ctx.json) {
+    printJson(ctx, {
+      directive: directiveJson(directive),
+      policy: policy.map((p) => ({ ...p, evaluated_at: time(p.evaluated_at) })),
+      approval: approval ? { ...approval, decided_at: time(approval.decided_at) } : null,
+      runs: runs.map((r) => ({
+        ...r,
+        started_at: time(r.started_at),
+        finished_at: time(r.finished_at),
+      })),
+      artifacts: artifacts.map((a) => ({ ...a, created_at: time(a.created_at) })),
+      evaluations: evaluations.map((e) => ({ ...e, created_at: time(e.created_at) })),
+      loop,
+    });
+    return EXIT.ok;
+  }
+  const d = directive;
+  const out = (line: string) => ctx.io.out(line);
+  out(`directive  ${d.id}`);
+  out(`type       ${d.type}`);
+  out(`status     ${d.status} (version ${d.version})`);
+  out(`issued_by  ${d.issued_by}`);
+  out(`objective  ${truncate(d.objective, 200)}`);
+  out(`budget     ${d.budget_amount} ${d.budget_currency}`);
+  out(`timebox    ${seconds(d.timebox_seconds)}`);
+  out(`created    ${time(d.created_at)}   updated ${time(d.updated_at)}`);
+  const verdict = policy[0];
+  out(
+    verdict
+      ? `policy     ${verdict.verdict} by rule ${verdict.rule} (${verdict.policy_name}@${verdict.policy_version}): ${verdict.reason}${
+        verdict.auto_approve ? " [auto-approve]" : ""
+      }`
+      : "policy     not evaluated yet",
+  );
+  out(
+    approval
+      ? `approval   ${approval.decision} by ${approval.actor} at ${
+        time(approval.decided_at)
+      }: ${approval.reason}`
+      : "approval   none",
+  );
+  if (runs.length === 0) out("runs       none");
+  for (const r of runs) {
+    out(
+      `run        #${r.attempt} ${r.module} ${r.status}${r.outcome ? ` ${r.outcome}` : ""}` +
+        `${r.message ? `: ${truncate(r.message, 120)}` : ""} (${time(r.started_at)} → ${
+          time(r.finished_at)
+        })`,
+    );
+  }
+  if (artifacts.length === 0) out("artifacts  none");
+  for (const a of artifacts) {
+    out(
+      `artifact   ${a.kind} ${a.content_type} ${bytes(a.size_bytes)} sha256 ${a.sha256}` +
+        `${a.storage_uri ? ` at ${a.storage_uri}` : " (inline)"}`,
+    );
+  }
+  if (evaluations.length === 0) out("evaluation none");
+  for (const e of evaluations) out(`evaluation ${e.evaluator} score ${e.score}`);
+  if (loop.state === "running") {
+    const s = loop.status;
+    out(
+      `loop       ${s.phase} (attempt ${s.attempt}${s.runId ? `, run ${s.runId}` : ""}${
+        s.abortRequested ? ", abort requested" : ""
+      })`,
+    );
+  } else out(`loop       ${loop.state}: ${loop.note}`);
+  return EXIT.ok;
+}
+
+/** `keel list`. */
+export async function listCommand(ctx: Context, args: readonly string[]): Promise<number> {
+  const { values } = parseCommand(
+    "list",
+    args,
+    { status: { type: "string" }, type: { type: "string" }, limit: { type: "string" } },
+    { min: 0, max: 0, names: "" },
+  );
+  const status = values.status as string | undefined;
+  if (status !== undefined && !(DIRECTIVE_STATUSES as readonly string[]).includes(status)) {
+    throw usage("list", `--status "${status}" is not one of ${DIRECTIVE_STATUSES.join(", ")}`);
+  }
+  const type = values.type as string | undefined;
+  if (type !== undefined && !/^[a-z][a-z0-9_]{0,62}$/.test(type)) {
+    throw usage("list", `--type "${type}" is not a directive type (snake_case)`);
+  }
+  const limitText = (values.limit as string | undefined) ?? "20";
+  const limit = Number(limitText);
+  if (!/^\d+$/.test(limitText) || limit < 1 || limit > 200) {
+    throw usage("list", `--limit "${limitText}" must be a whole number from 1 to 200`);
+  }
+  const sql = await ctx.db();
+  const rows = await sql<
+    {
+      id: string;
+      type: string;
+      status: string;
+      version: number;
+      issued_by: string;
+      objective: string;
+      created_at: Date;
+    }[]
+  >`
+    SELECT id, type, status, version, issued_by, objective, created_at
+      FROM directives
+     WHERE (${status ?? null}::text IS NULL OR status = ${status ?? null})
+       AND (${type ?? null}::text IS NULL OR type = ${type ?? null})
+     ORDER BY created_at DESC, id DESC
+     LIMIT ${limit}`;
+  if (ctx.json) {
+    printJson(ctx, {
+      directives: rows.map((r) => ({ ...r, created_at: time(r.created_at) })),
+    });
+    return EXIT.ok;
+  }
+  if (rows.length === 0) {
+    ctx.io.out("no directives");
+    return EXIT.ok;
+  }
+  const lines = table(
+    ["ID", "TYPE", "STATUS", "V", "ISSUED_BY", "CREATED", "OBJECTIVE"],
+    rows.map((r) => [
+      r.id,
+      r.type,
+      r.status,
+      String(r.version),
+      truncate(r.issued_by, 24),
+      time(r.created_at),
+      truncate(r.objective, 40),
+    ]),
+  );
+  for (const line of lines) ctx.io.out(line);
+  return EXIT.ok;
+}
+
+/** `keel history`. */
+export async function historyCommand(ctx: Context, args: readonly string[]): Promise<number> {
+  const { positionals } = parseCommand("history", args, {}, { min: 1, max: 1, names: "<id>" });
+  const id = directiveIdArg("history", positionals[0]);
+  const sql = await ctx.db();
+  await loadDirective(sql, id);
+  const ledger = await ledgerAfter(sql, id);
+  if (ctx.json) {
+    printJson(ctx, { id, transitions: ledger.map(transitionJson) });
+    return EXIT.ok;
+  }
+  const lines = table(
+    ["ID", "AT", "TRANSITION", "ACTOR", "HASH", "REASON"],
+    ledger.map((e) => [e.id, time(e.at), arrow(e), e.actor, e.hash.slice(0, 12), e.reason]),
+  );
+  for (const line of lines) ctx.io.out(line);
+  return EXIT.ok;
+}

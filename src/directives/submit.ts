@@ -1,0 +1,171 @@
+import type { z } from "zod";
+import type { Sql } from "../db/mod.ts";
+import { DirectiveRow, type DirectiveSchema } from "../models/mod.ts";
+import { applyTransition, recordCreation } from "./mutator.ts";
+
+/** One field-level problem in a directive document. */
+export interface FieldError {
+  /** JSON path of the field, e.g. `budget.amount` or `scope[2]`; empty for the document. */
+  readonly path: string;
+  /** What is wrong. */
+  readonly message: string;
+}
+
+/** Formats a zod path as `a.b[2].c`. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** Thrown when a directive document fails the contract; lists every field error. */
+export class DirectiveValidationError extends Error {
+  /** Every problem found. */
+  readonly fields: readonly FieldError[];
+  /** Creates the error. */
+  constructor(fields: readonly FieldError[], options?: ErrorOptions) {
+    super(
+      `Invalid directive: ${
+        fields.map((f) => `${f.path === "" ? "(document)" : f.path}: ${f.message}`).join("; ")
+      }`,
+      options,
+    );
+    this.name = "DirectiveValidationError";
+    this.fields = fields;
+  }
+}
+
+/** Thrown when an idempotency key is reused for a different directive. */
+export class IdempotencyConflictError extends Error {
+  /** The reused key. */
+  readonly idempotencyKey: string;
+  /** The directive that holds it. */
+  readonly existingId: string;
+  /** Creates the error. */
+  constructor(idempotencyKey: string, existingId: string, options?: ErrorOptions) {
+    super(
+      `Idempotency key "${idempotencyKey}" already belongs to directive "${existingId}" with different content; use a new key for new intent`,
+      options,
+    );
+    this.name = "IdempotencyConflictError";
+    this.idempotencyKey = idempotencyKey;
+    this.existingId = existingId;
+  }
+}
+
+/** Checks a document against the contract; throws with every field error. */
+export function parseDirective(
+  schema: DirectiveSchema,
+  document: unknown,
+): z.output<DirectiveSchema> {
+  const result = schema.safeParse(document);
+  if (result.success) return result.data;
+  throw new DirectiveValidationError(
+    result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message })),
+    { cause: result.error },
+  );
+}
+
+/** The result of a submit. */
+export interface SubmitResult {
+  /** The stored directive. */
+  readonly directive: DirectiveRow;
+  /** False when the idempotency key already named this directive: nothing was written. */
+  readonly created: boolean;
+}
+
+type Intent = z.output<DirectiveSchema>;
+
+function sameIntent(row: DirectiveRow, intent: Intent): boolean {
+  const stored = {
+    type: row.type,
+    issued_by: row.issued_by,
+    objective: row.objective,
+    scope: row.scope,
+    constraints: row.constraints,
+    success_metrics: row.success_metrics,
+    budget: { amount: Number(row.budget_amount), currency: row.budget_currency },
+    timebox: row.timebox_seconds,
+    payload: row.payload,
+  };
+  const given = {
+    type: intent.type,
+    issued_by: intent.issued_by,
+    objective: intent.objective,
+    scope: intent.scope,
+    constraints: intent.constraints,
+    success_metrics: intent.success_metrics,
+    budget: { amount: Number(intent.budget.amount), currency: intent.budget.currency },
+    timebox: intent.timebox,
+    payload: intent.payload,
+  };
+  return canonicalJson(stored) === canonicalJson(given);
+}
+
+/** JSON with object keys sorted, so equal values give equal text (jsonb reorders keys). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item) => {
+    if (item === null || typeof item !== "object" || Array.isArray(item)) return item;
+    return Object.fromEntries(
+      Object.entries(item as Record<string, unknown>).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0
+      ),
+    );
+  });
+}
+
+/** Options for {@linkcode submitDirective}. */
+export interface SubmitOptions {
+  /** The contract, built over the registered module types. */
+  readonly schema: DirectiveSchema;
+}
+
+/**
+ * Validates a directive document, stores it and moves it to `proposed`, all
+ * in one transaction. Idempotent on `idempotency_key`: submitting the same
+ * intent again returns the first directive and writes nothing; the same key
+ * with different content is refused.
+ */
+export async function submitDirective(
+  sql: Sql,
+  document: unknown,
+  options: SubmitOptions,
+): Promise<SubmitResult> {
+  const intent = parseDirective(options.schema, document);
+  return await sql.begin(async (tx) => {
+    const [inserted] = await tx`
+      INSERT INTO directives (
+        type, issued_by, objective, scope, constraints, success_metrics,
+        budget_amount, budget_currency, timebox_seconds, payload, idempotency_key
+      ) VALUES (
+        ${intent.type}, ${intent.issued_by}, ${intent.objective}, ${intent.scope},
+        ${intent.constraints}, ${intent.success_metrics}, ${intent.budget.amount},
+        ${intent.budget.currency}, ${intent.timebox}, ${tx.json(intent.payload as never)},
+        ${intent.idempotency_key}
+      )
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING *`;
+    if (!inserted) {
+      const [existing] = await tx`
+        SELECT * FROM directives WHERE idempotency_key = ${intent.idempotency_key}`;
+      const row = DirectiveRow.parse(existing);
+      if (!sameIntent(row, intent)) {
+        throw new IdempotencyConflictError(intent.idempotency_key, row.id);
+      }
+      return { directive: row, created: false };
+    }
+    const draft = DirectiveRow.parse(inserted);
+    await recordCreation(tx, draft, { actor: intent.issued_by, reason: "submitted" });
+    const { directive } = await applyTransition(tx, {
+      directiveId: draft.id,
+      to: "proposed",
+      actor: "keel",
+      reason: "proposed for policy evaluation",
+      expectedVersion: draft.version,
+    });
+    return { directive, created: true };
+  }) as SubmitResult;
+}

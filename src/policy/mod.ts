@@ -1,0 +1,51 @@
+/**
+ * The policy engine: deterministic evaluation of a directive against a
+ * versioned policy config (ALLOW | BLOCK with a reason), budget parsing and
+ * exact comparison, and recording verdicts in `policy_evaluations`.
+ *
+ * @example
+ * ```ts
+ * import { evaluatePolicy, loadPolicy, recordPolicyEvaluation } from "./src/policy/mod.ts";
+ *
+ * const policy = await loadPolicy("policies/default.json");
+ * const decision = evaluatePolicy(directive, policy);
+ * await recordPolicyEvaluation(sql, decision, { directiveId });
+ * ```
+ *
+ * @module
+ */
+export {
+  ACCEPTED_BUDGET_FORMS,
+  type Budget,
+  BUDGET_MAX_DECIMAL_PLACES,
+  BUDGET_MAX_INTEGER_DIGITS,
+  BudgetParseError,
+  compareBudgets,
+  CurrencyMismatchError,
+  formatBudget,
+  parseBudget,
+} from "./budget.ts";
+export { type Iso4217Entry, ISO_4217, ISO_4217_CODES } from "./_iso4217.ts";
+export {
+  DIRECTIVE_FIELDS,
+  jsonPath,
+  loadPolicy,
+  parsePolicy,
+  POLICY_LIMITS,
+  type PolicyConfig,
+  PolicyConfigError,
+  PolicyConfigSchema,
+  type PolicyDocument,
+  type PolicyIssue,
+} from "./config.ts";
+export {
+  evaluatePolicy,
+  POLICY_RULES,
+  type PolicyDecision,
+  type PolicyRule,
+  type PolicyRuleName,
+  type PolicyVerdict,
+  REASON_MAX_LENGTH,
+  scopeDenied,
+} from "./evaluate.ts";
+export { PolicyPersistError, recordPolicyEvaluation } from "./persist.ts";

@@ -1,0 +1,66 @@
+/**
+ * Recording verdicts: one `policy_evaluations` row per evaluation. The only
+ * file of `src/policy/` that touches the database.
+ *
+ * The row keeps the rule that decided; `approval_timeout_seconds` stays in
+ * the decision, which the approval gate receives directly.
+ *
+ * @module
+ */
+import type { Sql, TransactionSql } from "../db/mod.ts";
+import { PolicyEvaluationRow } from "../models/mod.ts";
+import type { PolicyDecision } from "./evaluate.ts";
+
+/** Thrown when a verdict cannot be recorded; `cause` holds the database error. */
+export class PolicyPersistError extends Error {
+  /** The directive whose verdict was being recorded. */
+  readonly directiveId: string;
+  /** Creates the error. */
+  constructor(directiveId: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PolicyPersistError";
+    this.directiveId = directiveId;
+  }
+}
+
+/**
+ * Inserts one `policy_evaluations` row for `options.directiveId` and returns it as
+ * stored. Values are sent as parameters only. The decision is not re-checked
+ * here: the table's CHECK constraints (verdict ALLOW/BLOCK, auto-approve only
+ * on ALLOW, lengths) are the last word, and a refused row writes nothing.
+ *
+ * @param sql a pool or an open transaction.
+ * @throws {PolicyPersistError} when the database refuses the row (cause: the Postgres error).
+ */
+export async function recordPolicyEvaluation(
+  sql: Sql | TransactionSql,
+  decision: PolicyDecision,
+  options: { readonly directiveId: string },
+): Promise<PolicyEvaluationRow> {
+  const { directiveId } = options;
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await sql<Record<string, unknown>[]>`
+      INSERT INTO policy_evaluations
+        (directive_id, policy_name, policy_version, verdict, reason, rule, auto_approve)
+      VALUES (${directiveId}, ${decision.policy_name}, ${decision.policy_version},
+        ${decision.verdict}, ${decision.reason}, ${decision.rule}, ${decision.auto_approve})
+      RETURNING *`;
+  } catch (cause) {
+    throw new PolicyPersistError(
+      directiveId,
+      `Cannot record policy evaluation ${
+        JSON.stringify(decision.verdict)
+      } for directive "${directiveId}": ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+  const [row] = rows;
+  if (row === undefined) {
+    throw new PolicyPersistError(
+      directiveId,
+      `Cannot record policy evaluation for directive "${directiveId}": INSERT returned no row`,
+    );
+  }
+  return PolicyEvaluationRow.parse({ ...row });
+}

@@ -1,0 +1,117 @@
+/**
+ * The directive loop's public surface: its workflow id, the messages it
+ * accepts and the status it reports. Clients import this file; it holds only
+ * message definitions and types.
+ *
+ * @module
+ */
+import { defineQuery, defineSignal, defineUpdate } from "@temporalio/workflow";
+
+/** The workflow id of a directive's loop: one loop per directive, ever. */
+export function directiveWorkflowId(directiveId: string): string {
+  return `directive-${directiveId}`;
+}
+
+/** The workflow id of one execution attempt. */
+export function executionWorkflowId(directiveId: string, attempt: number): string {
+  return `directive-${directiveId}-attempt-${attempt}`;
+}
+
+/** Who decided and why: required on every human message. */
+export interface Attribution {
+  /** Who. */
+  readonly actor: string;
+  /** Why. */
+  readonly reason: string;
+}
+
+/** Where the loop is. */
+export type LoopPhase =
+  | "policy"
+  | "awaiting_approval"
+  | "executing"
+  | "evaluating"
+  | "done";
+
+/** What the `status` query returns. */
+export interface LoopStatus {
+  /** The directive. */
+  readonly directiveId: string;
+  /** Where the loop is. */
+  readonly phase: LoopPhase;
+  /** The directive's status as the loop last wrote or read it. */
+  readonly directiveStatus: string | null;
+  /** The current or last attempt. */
+  readonly attempt: number;
+  /** The current or last run. */
+  readonly runId: string | null;
+  /** An abort has been requested. */
+  readonly abortRequested: boolean;
+}
+
+/** What approve and reject return once the decision is stored. */
+export interface DecisionReply {
+  /** approved or rejected. */
+  readonly decision: "approved" | "rejected";
+  /** The directive's status after it. */
+  readonly directiveStatus: string;
+}
+
+/** What the loop returns when it ends. */
+export interface LoopResult {
+  /** The directive. */
+  readonly directiveId: string;
+  /** Its terminal status. */
+  readonly status: "complete" | "blocked" | "aborted";
+  /** Why it ended so. */
+  readonly reason: string;
+  /** The last run, if any ran. */
+  readonly runId: string | null;
+  /** Attempts made. */
+  readonly attempts: number;
+}
+
+/** Approve the directive (Update: returns once stored). */
+export const approveUpdate = defineUpdate<DecisionReply, [Attribution]>("approve");
+/** Reject the directive (Update: returns once stored). */
+export const rejectUpdate = defineUpdate<DecisionReply, [Attribution]>("reject");
+/** Abort the directive (Update: returns the loop's end). */
+export const abortUpdate = defineUpdate<LoopResult, [Attribution]>("abort");
+/** Approve, fire-and-forget. */
+export const approveSignal = defineSignal<[Attribution]>("approveSignal");
+/** Reject, fire-and-forget. */
+export const rejectSignal = defineSignal<[Attribution]>("rejectSignal");
+/** Abort, fire-and-forget. */
+export const abortSignal = defineSignal<[Attribution]>("abortSignal");
+/** Where the loop is. */
+export const statusQuery = defineQuery<LoopStatus>("status");
+
+/** Input of the directive loop. */
+export interface DirectiveLoopInput {
+  /** The directive. */
+  readonly directiveId: string;
+  /** Execution attempts before giving up on ERROR outcomes. */
+  readonly maxAttempts: number;
+}
+
+/** Input of one execution attempt. */
+export interface ExecutionInput {
+  /** The directive. */
+  readonly directiveId: string;
+  /** Which attempt, from 1. */
+  readonly attempt: number;
+  /** The directive's timebox. */
+  readonly timeboxSeconds: number;
+}
+
+/** How an attempt ended. */
+export interface ExecutionResult {
+  /** The run. */
+  readonly runId: string;
+  /** The run's status. */
+  readonly status: "completed" | "failed" | "canceled";
+  /** The module's outcome; null when canceled. */
+  readonly outcome: "SUCCESS" | "FAILURE" | "ERROR" | null;
+  /** Summary. */
+  readonly message: string;
+}

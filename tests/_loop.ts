@@ -1,0 +1,141 @@
+/**
+ * A running control loop for tests: a real dev server, a migrated database,
+ * and a worker in this process with a test policy (short approval timeout).
+ */
+import { Client } from "@temporalio/client";
+import { NativeConnection } from "@temporalio/worker";
+import { connect, type Sql } from "../src/db/mod.ts";
+import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
+import { defaultEvaluator, type Evaluator } from "../src/evaluation/mod.ts";
+import { type LoopTarget } from "../src/loop/mod.ts";
+import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
+import { createLogger } from "../src/telemetry/log.ts";
+import { type RunningWorker, startWorker } from "../src/worker.ts";
+import { createMigratedDatabase, type TestDatabase } from "./_db.ts";
+import { type DevServer, startDevServer } from "./_temporal.ts";
+
+/** The default policy with a short approval timeout for tests. */
+export async function testPolicy(overrides: Record<string, unknown> = {}): Promise<PolicyConfig> {
+  const base = JSON.parse(await Deno.readTextFile("policies/default.json"));
+  return parsePolicy({ ...base, approval_timeout_seconds: 20, ...overrides }, "test policy");
+}
+
+/** Everything a loop test needs. */
+export interface LoopHarness {
+  /** The dev server. */
+  readonly server: DevServer;
+  /** The database. */
+  readonly db: TestDatabase;
+  /** An app-role pool for assertions. */
+  readonly sql: Sql;
+  /** A client on its own native connection. */
+  readonly client: Client;
+  /** Where loops run. */
+  readonly target: LoopTarget;
+  /** The in-process worker, when one runs. */
+  worker: RunningWorker | undefined;
+  /** Starts the in-process worker (when started with `noWorker`). */
+  startWorker(): Promise<void>;
+  /** Stops everything. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@linkcode startLoopHarness}. */
+export interface LoopHarnessOptions {
+  /** Policy overrides. */
+  readonly policy?: Record<string, unknown>;
+  /** The evaluator (default: the real default evaluator). */
+  readonly evaluator?: Evaluator;
+  /** Start the reconciler with this interval. */
+  readonly reconcileIntervalSeconds?: number;
+  /** Execution attempts. */
+  readonly maxAttempts?: number;
+  /** Do not start a worker. */
+  readonly noWorker?: boolean;
+}
+
+/** Starts a dev server, a database and (unless told not to) a worker. */
+export async function startLoopHarness(options: LoopHarnessOptions = {}): Promise<LoopHarness> {
+  const server = await startDevServer();
+  const db = await createMigratedDatabase();
+  const sql = connect(db.appUrl, { max: 4 });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const taskQueue = `loop-${crypto.randomUUID()}`;
+  const maxAttempts = options.maxAttempts ?? 2;
+  const policy = await testPolicy(options.policy);
+  const log = createLogger({ level: "warn", service: "test-worker" });
+  const launch = () =>
+    startWorker({
+      temporal: { address: server.address, namespace: "default", taskQueue },
+      sql,
+      log,
+      policy,
+      registry: createRegistry(BUILTIN_MODULES),
+      evaluator: options.evaluator ?? defaultEvaluator,
+      maxAttempts,
+      ...(options.reconcileIntervalSeconds === undefined
+        ? {}
+        : { reconcileIntervalSeconds: options.reconcileIntervalSeconds }),
+    });
+  const harness: LoopHarness = {
+    server,
+    db,
+    sql,
+    client,
+    target: { client, taskQueue, maxAttempts },
+    worker: undefined,
+    async startWorker() {
+      harness.worker = await launch();
+    },
+    async stop() {
+      if (harness.worker) {
+        harness.worker.shutdown();
+        await harness.worker.done;
+      }
+      await connection.close();
+      await sql.end({ timeout: 5 });
+      await db.drop();
+      await server.stop();
+    },
+  };
+  if (!options.noWorker) await harness.startWorker();
+  return harness;
+}
+
+/** Polls `probe` every 100 ms until it returns a truthy value, for up to `ms`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The ledger of a directive as `from>to` strings. */
+export async function ledgerOf(sql: Sql, directiveId: string): Promise<string[]> {
+  const rows = await sql<{ from_status: string | null; to_status: string }[]>`
+    SELECT from_status, to_status FROM directive_transitions
+     WHERE directive_id = ${directiveId} ORDER BY id`;
+  return rows.map((row) => `${row.from_status ?? "∅"}>${row.to_status}`);
+}
+
+/** The runs of a directive. */
+export async function runsOf(
+  sql: Sql,
+  directiveId: string,
+): Promise<{ attempt: number; status: string; outcome: string | null; message: string | null }[]> {
+  return [
+    ...await sql<
+      { attempt: number; status: string; outcome: string | null; message: string | null }[]
+    >`
+      SELECT attempt, status, outcome, message FROM execution_runs
+       WHERE directive_id = ${directiveId} ORDER BY attempt`,
+  ];
+}

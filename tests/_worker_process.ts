@@ -1,0 +1,58 @@
+/** The worker as a separate process, run exactly as `deno task worker` runs it. */
+
+/** A worker subprocess and its output. */
+export interface WorkerProcess {
+  /** The process. */
+  readonly child: Deno.ChildProcess;
+  /** Lines it wrote so far (stdout and stderr). */
+  readonly lines: string[];
+  /** Resolves once its output streams close. */
+  readonly drained: Promise<void>;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    const parts = buffer.split("\n");
+    buffer = parts.pop() ?? "";
+    lines.push(...parts);
+  }
+  if (buffer) lines.push(buffer);
+}
+
+/** Starts `deno run -P=worker src/worker.ts` with only `env` and waits until it is ready. */
+export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=worker", "src/worker.ts"],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const drained = Promise.all([collect(child.stdout, lines), collect(child.stderr, lines)]).then(
+    () => {},
+  );
+  const deadline = Date.now() + 60_000;
+  while (!lines.some((line) => line.includes("worker ready and idle"))) {
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`worker did not become ready:\n${lines.join("\n")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, lines, drained };
+}
+
+/** Kills a worker with SIGKILL (no chance to drain) and waits for it to be gone. */
+export async function killWorker(worker: WorkerProcess): Promise<void> {
+  try {
+    worker.child.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+  await worker.child.status;
+  await worker.drained;
+}

@@ -1,0 +1,67 @@
+/**
+ * Crash recovery: the worker process is SIGKILLed in the middle of an
+ * activity and restarted. The directive completes with exactly one run and
+ * no duplicate artifacts, ledger rows or approvals.
+ */
+import { assertEquals } from "@std/assert";
+import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
+import { approveUpdate, directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
+import { builtinSchema, echoDocument } from "./_directives.ts";
+import { eventually, ledgerOf, runsOf, startLoopHarness } from "./_loop.ts";
+import { killWorker, spawnWorker } from "./_worker_process.ts";
+
+Deno.test({
+  name: "SIGKILL in the middle of the module's activity: one run, no duplicates",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const h = await startLoopHarness({ noWorker: true });
+    const env = {
+      DATABASE_URL: h.db.appUrl,
+      TEMPORAL_ADDRESS: h.server.address,
+      TEMPORAL_TASK_QUEUE: h.target.taskQueue,
+      KEEL_LOG_LEVEL: "info",
+    };
+    let worker = await spawnWorker(env);
+    try {
+      const { directive } = await submitAndStart(h.sql, h.target, {
+        document: echoDocument({ payload: { message: "survive", delay_ms: 4000 } }),
+        schema: builtinSchema(),
+      });
+      const handle = h.client.workflow.getHandle(directiveWorkflowId(directive.id));
+      await eventually(
+        async () => (await handle.query(statusQuery)).phase === "awaiting_approval",
+        "the approval gate",
+      );
+      await handle.executeUpdate(approveUpdate, { args: [{ actor: "qa", reason: "crash drill" }] });
+      await eventually(
+        async () => (await runsOf(h.sql, directive.id))[0]?.status === "running",
+        "the module to be running",
+      );
+      await killWorker(worker);
+      assertEquals((await runsOf(h.sql, directive.id))[0]?.status, "running");
+      worker = await spawnWorker(env);
+      const result = await waitForLoop(h.client, directive.id);
+      assertEquals(result.status, "complete");
+      assertEquals(
+        (await runsOf(h.sql, directive.id)).map((r) => [r.attempt, r.status, r.outcome]),
+        [[1, "completed", "SUCCESS"]],
+      );
+      const [counts] = await h.sql<{ artifacts: number; approvals: number; evaluations: number }[]>`
+        SELECT (SELECT count(*)::int FROM artifacts WHERE directive_id = ${directive.id}) AS artifacts,
+               (SELECT count(*)::int FROM approvals WHERE directive_id = ${directive.id}) AS approvals,
+               (SELECT count(*)::int FROM evaluations WHERE directive_id = ${directive.id}) AS evaluations`;
+      assertEquals({ ...counts }, { artifacts: 1, approvals: 1, evaluations: 1 });
+      assertEquals(await ledgerOf(h.sql, directive.id), [
+        "∅>draft",
+        "draft>proposed",
+        "proposed>approved",
+        "approved>executing",
+        "executing>complete",
+      ]);
+    } finally {
+      await killWorker(worker);
+      await h.stop();
+    }
+  },
+});

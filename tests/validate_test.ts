@@ -1,0 +1,450 @@
+/**
+ * `deno task validate` against the real Postgres: the real repository passes,
+ * and a temporary copy with a planted violation fails at the exact place.
+ */
+import { assert, assertEquals } from "@std/assert";
+import { type TableModel, TABLES } from "../src/models/mod.ts";
+import { connect } from "../src/db/mod.ts";
+import {
+  type CatalogRow,
+  checkBoundaries,
+  checkMigrationEntries,
+  type CheckResult,
+  checkSchemaDrift,
+  compareCatalog,
+  findGlobalUses,
+  findImports,
+  formatViolation,
+  locateModels,
+  readSourceFiles,
+  tokenize,
+  validate,
+} from "../src/validate/mod.ts";
+import { adminUrl } from "./_db.ts";
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else if (entry.isFile) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+/** Runs `fn` on a temporary copy of `src/`, `migrations/` and `ai/`, then removes it. */
+async function withCopy(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "keel_validate_test_" });
+  try {
+    for (const dir of ["src", "migrations", "ai"]) {
+      await copyTree(`${REPO}/${dir}`, `${root}/${dir}`);
+    }
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function plant(root: string, path: string, text: string): Promise<void> {
+  await Deno.mkdir(`${root}/${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+  await Deno.writeTextFile(`${root}/${path}`, text);
+}
+
+function byCheck(results: readonly CheckResult[]): Record<string, CheckResult> {
+  return Object.fromEntries(results.map((result) => [result.check, result]));
+}
+
+function linesOf(result: CheckResult | undefined): string[] {
+  return (result?.violations ?? []).map(formatViolation);
+}
+
+/** The 1-based line and column where `needle` first occurs in `text`. */
+function where(text: string, needle: string): string {
+  const offset = text.indexOf(needle);
+  assert(offset >= 0, `"${needle}" not found`);
+  const before = text.slice(0, offset);
+  return `${before.split("\n").length}:${offset - before.lastIndexOf("\n")}`;
+}
+
+async function keelValidateDatabases(): Promise<string[]> {
+  const sql = connect(adminUrl(), { max: 1 });
+  try {
+    const rows = await sql<{ datname: string }[]>`
+      SELECT datname FROM pg_database WHERE datname LIKE 'keel\\_validate\\_%'`;
+    return rows.map((row) => row.datname);
+  } finally {
+    await sql.end();
+  }
+}
+
+Deno.test("the real repository passes all three checks", async () => {
+  const before = new Set(await keelValidateDatabases());
+  const results = byCheck(await validate({ root: REPO, databaseUrl: adminUrl() }));
+  for (const check of ["boundaries", "migrations", "schema"]) {
+    assertEquals(results[check]?.status, "ok", linesOf(results[check]).join("\n"));
+  }
+  const tableCount = Object.keys(TABLES).length;
+  assert(
+    results.schema?.summary.includes(`${tableCount} tables`),
+    `schema summary should count ${tableCount} tables: ${results.schema?.summary}`,
+  );
+  const leftover = (await keelValidateDatabases()).filter((name) => !before.has(name));
+  assertEquals(leftover, [], "the scratch database must be dropped");
+});
+
+Deno.test("the scanner ignores comments, strings, templates and regexes", () => {
+  const text = [
+    `// import a from "../ai/line_comment.ts";`,
+    `/* import b from "../ai/block_comment.ts"; */`,
+    `const s = "import c from '../ai/string.ts'";`,
+    'const t = `import d from "../ai/template.ts" ${s}`;',
+    `const r = /import e from "..\\/ai\\/regex.ts"/;`,
+    `const m = import.meta.url; x.import("../ai/member.ts");`,
+    `type T = typeof import("./types.ts");`,
+    `import type, { a } from "./value_named_type.ts";`,
+    `import { type A, type B as C } from "./inline_types.ts";`,
+    `export type { D } from "./type_reexport.ts";`,
+    "const lazy = await import(`./template_literal.ts`);",
+    `const computed = await import(s);`,
+  ].join("\n");
+  const refs = findImports(tokenize(text)).map((ref) =>
+    `${ref.line}:${ref.col} ${ref.kind} ${ref.specifier ?? "<computed>"}${
+      ref.typeOnly ? " type" : ""
+    }`
+  );
+  assertEquals(refs, [
+    "7:24 dynamic ./types.ts type",
+    "8:25 import ./value_named_type.ts",
+    "9:37 import ./inline_types.ts type",
+    "10:24 export-from ./type_reexport.ts type",
+    "11:27 dynamic ./template_literal.ts",
+    "12:24 dynamic <computed>",
+  ]);
+});
+
+Deno.test("the scanner finds the Deno global, directly or through globalThis, and nothing else", () => {
+  const text = [
+    `const a = Deno.env; const b = globalThis.Deno;`,
+    `const c = other.Deno; const d = { Deno: 1 }; const e = "Deno.exit()"; // Deno.cwd()`,
+    "const f = `${Deno.pid}`;",
+  ].join("\n");
+  const uses = findGlobalUses(tokenize(text), "Deno").map((token) => `${token.line}:${token.col}`);
+  assertEquals(uses, ["1:11", "1:42", "3:14"]);
+});
+
+Deno.test("a file under src/ that imports from ai/ is caught at the specifier", async () => {
+  await withCopy(async (root) => {
+    const text = [
+      `// import x from "../../ai/commented_out.md"; is not an import`,
+      `import roles from "../../ai/roles.md" with { type: "text" };`,
+      `export { contract } from "../../ai/contracts.ts";`,
+      `const note = "import y from '../../ai/in_a_string.md'";`,
+      `export async function load() {`,
+      `  return [note, roles, await import("../../ai/lazy.ts"), await import("ai/bare.ts")];`,
+      `}`,
+      `import type { Role } from "${root}/ai/absolute.ts";`,
+      `import "./fine.ts";`,
+    ].join("\n");
+    await plant(root, "src/policy/leak.ts", text);
+    const results = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(results.boundaries?.status, "failed");
+    const rule = "nothing under src/ may import from ai/ (cognition must not execute)";
+    assertEquals(linesOf(results.boundaries), [
+      `src/policy/leak.ts:2:19: imports "../../ai/roles.md", which resolves to ai/roles.md: ${rule}`,
+      `src/policy/leak.ts:3:26: re-exports from "../../ai/contracts.ts", which resolves to ai/contracts.ts: ${rule}`,
+      `src/policy/leak.ts:6:37: dynamically imports "../../ai/lazy.ts", which resolves to ai/lazy.ts: ${rule}`,
+      `src/policy/leak.ts:6:71: dynamically imports "ai/bare.ts", which resolves to ai/bare.ts: ${rule}`,
+      `src/policy/leak.ts:8:27: imports "${root}/ai/absolute.ts", which resolves to ai/absolute.ts: ${rule}`,
+    ]);
+    // The line:col pairs above are where the specifiers start.
+    assertEquals(where(text, `"../../ai/roles.md"`), "2:19");
+    assertEquals(where(text, `"ai/bare.ts"`), "6:71");
+    assertEquals(results.migrations?.status, "ok");
+    assertEquals(results.schema?.status, "skipped");
+  });
+});
+
+Deno.test("an import map entry pointing into ai/ is caught too", () => {
+  const report = checkBoundaries(
+    [{ path: "src/x.ts", text: `import p from "#prompts/p.ts";\nimport "@std/assert";` }],
+    { importMap: { "#prompts/": "./ai/prompts/", "@std/assert": "./tests/_std_assert.ts" } },
+  );
+  assertEquals(report.violations.map(formatViolation), [
+    `src/x.ts:1:15: imports "#prompts/p.ts", which resolves to ai/prompts/p.ts: nothing under ` +
+    `src/ may import from ai/ (cognition must not execute)`,
+  ]);
+});
+
+Deno.test("workflow code imports values only from @temporalio/workflow and other workflow files", async () => {
+  await withCopy(async (root) => {
+    const flow = [
+      `import { proxyActivities } from "@temporalio/workflow";`,
+      `import type { Sql } from "../../db/mod.ts";`,
+      `import { readFileSync } from "node:fs";`,
+      `import postgres from "postgres";`,
+      `import { connect } from "../../db/mod.ts";`,
+      `import { z } from "npm:zod@4";`,
+      `import { helper } from "./helper.ts";`,
+      `// Deno.exit(1) in a comment is fine, and so is "Deno.env" in a string`,
+      `export function flow(sql: Sql): unknown {`,
+      `  return [proxyActivities, readFileSync, postgres, connect, z, helper, sql, Deno.cwd()];`,
+      `}`,
+    ].join("\n");
+    const helper = `export const helper = (): string | undefined => Deno.env.get("HOME");\n`;
+    await plant(root, "src/workflows/planted/flow.ts", flow);
+    await plant(root, "src/workflows/planted/helper.ts", helper);
+    const results = byCheck(await validate({ root, skipDb: true }));
+    const rule = "workflow files may import values only from @temporalio/workflow and, by " +
+      "relative path, other files under src/workflows/; use `import type` for types";
+    const deno = "workflow code uses the Deno global: workflows must be deterministic and do " +
+      "no I/O; move the work into an activity";
+    assertEquals(linesOf(results.boundaries), [
+      `src/workflows/planted/flow.ts:3:30: workflow code imports "node:fs": ${rule}`,
+      `src/workflows/planted/flow.ts:4:22: workflow code imports "postgres": ${rule}`,
+      `src/workflows/planted/flow.ts:5:25: workflow code imports "../../db/mod.ts", which ` +
+      `resolves to src/db/mod.ts: ${rule}`,
+      `src/workflows/planted/flow.ts:6:19: workflow code imports "npm:zod@4": ${rule}`,
+      `src/workflows/planted/flow.ts:10:77: ${deno}`,
+      `src/workflows/planted/helper.ts:1:49: ${deno}`,
+    ]);
+    assertEquals(where(flow, `"node:fs"`), "3:30");
+    assertEquals(where(flow, "Deno.cwd"), "10:77");
+  });
+});
+
+Deno.test("an `import type` from outside src/workflows/ is allowed in workflow code", async () => {
+  await withCopy(async (root) => {
+    await plant(
+      root,
+      "src/workflows/planted/typed.ts",
+      `import type { Sql } from "../../db/mod.ts";\nexport type { DirectiveRow } from "../../models/mod.ts";\n` +
+        `export function typed(sql: Sql): Sql {\n  return sql;\n}\n`,
+    );
+    const results = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(results.boundaries?.status, "ok", linesOf(results.boundaries).join("\n"));
+    assert(results.boundaries?.summary.includes("in src/workflows/"));
+  });
+});
+
+Deno.test("badly named, gapped and duplicated migrations are caught naming the file", async (t) => {
+  const cases: [string, string, string][] = [
+    [
+      "a bad name",
+      "0002_AddThing.sql",
+      "migrations/0002_AddThing.sql: name must match NNNN_snake_case.sql (e.g. 0001_initial.sql)",
+    ],
+    [
+      "a gap",
+      "0003_after_gap.sql",
+      "migrations/0003_after_gap.sql: expected number 0002 next, found 0003 (numbers start at " +
+      "0001 with no gaps)",
+    ],
+    [
+      "a duplicate number",
+      "0001_again.sql",
+      "migrations/0001_again.sql, migrations/0001_initial.sql: number 1 is used twice",
+    ],
+  ];
+  for (const [name, file, expected] of cases) {
+    await t.step(name, async () => {
+      await withCopy(async (root) => {
+        await Deno.writeTextFile(`${root}/migrations/${file}`, "SELECT 1;\n");
+        const results = byCheck(await validate({ root, databaseUrl: adminUrl() }));
+        assertEquals(results.migrations?.status, "failed");
+        assertEquals(linesOf(results.migrations), [expected]);
+        assertEquals(results.schema?.status, "skipped");
+        assertEquals(results.boundaries?.status, "ok");
+      });
+    });
+  }
+  await t.step("the pure check flags a folder that does not start at 0001", () => {
+    assertEquals(checkMigrationEntries(["0002_first.sql"]).violations.map(formatViolation), [
+      "migrations/0002_first.sql: expected number 0001 next, found 0002 (numbers start at 0001 " +
+      "with no gaps)",
+    ]);
+  });
+});
+
+Deno.test("schema drift in a planted migration is caught naming table.column and the model", async (t) => {
+  const model = "src/models/directive_row.ts";
+  const cases: [string, string, (modelText: string) => string][] = [
+    [
+      "an added column",
+      "ALTER TABLE directives ADD COLUMN extra_note text;",
+      (text) =>
+        `${model}:${where(text, "export const DirectiveRow")}: directives.extra_note: the ` +
+        `database has this column (text nullable) but the model does not`,
+    ],
+    [
+      "a changed type",
+      "ALTER TABLE directives ALTER COLUMN timebox_seconds TYPE bigint;",
+      (text) =>
+        `${model}:${where(text, "timebox_seconds:")}: directives.timebox_seconds: type differs: ` +
+        `model says integer, database says bigint`,
+    ],
+    [
+      "a dropped NOT NULL",
+      "ALTER TABLE directives ALTER COLUMN objective DROP NOT NULL;",
+      (text) =>
+        `${model}:${where(text, "objective:")}: directives.objective: nullability differs: ` +
+        `model says NOT NULL, database says nullable`,
+    ],
+  ];
+  for (const [name, sql, expected] of cases) {
+    await t.step(name, async () => {
+      await withCopy(async (root) => {
+        await Deno.writeTextFile(`${root}/migrations/0002_drift.sql`, `${sql}\n`);
+        const results = byCheck(await validate({ root, databaseUrl: adminUrl() }));
+        assertEquals(results.migrations?.status, "ok");
+        assertEquals(results.schema?.status, "failed");
+        const modelText = await Deno.readTextFile(`${root}/${model}`);
+        assertEquals(linesOf(results.schema), [expected(modelText)]);
+      });
+    });
+  }
+  await t.step(
+    "a migration that does not apply is a violation, and the scratch DB is dropped",
+    async () => {
+      await withCopy(async (root) => {
+        await Deno.writeTextFile(
+          `${root}/migrations/0002_drift.sql`,
+          "ALTER TABLE nowhere ADD x int;\n",
+        );
+        const before = new Set(await keelValidateDatabases());
+        const files = await readSourceFiles(root);
+        const report = await checkSchemaDrift({
+          root,
+          databaseUrl: adminUrl(),
+          tables: TABLES,
+          locate: locateModels(files),
+        });
+        const lines = report.violations.map(formatViolation);
+        assertEquals(lines.length, 1);
+        assert(
+          lines[0]?.startsWith(`migrations/0002_drift.sql: does not apply: `) &&
+            lines[0].includes(`"nowhere" does not exist`),
+          lines[0],
+        );
+        const leftover = (await keelValidateDatabases()).filter((n) => !before.has(n));
+        assertEquals(leftover, []);
+      });
+    },
+  );
+});
+
+Deno.test("the scratch database is dropped even when the check itself fails", async () => {
+  // A model registry whose entry has no row schema makes the comparison throw after migrating.
+  const broken = { directives: {} } as unknown as Record<string, TableModel>;
+  const before = new Set(await keelValidateDatabases());
+  let failed = false;
+  try {
+    await checkSchemaDrift({ root: REPO, databaseUrl: adminUrl(), tables: broken });
+  } catch (error) {
+    failed = error instanceof TypeError;
+  }
+  assert(failed, "the comparison should have thrown a TypeError");
+  assertEquals((await keelValidateDatabases()).filter((n) => !before.has(n)), []);
+});
+
+Deno.test("compareCatalog reports tables and columns missing on either side", () => {
+  const { directives } = TABLES;
+  assert(directives);
+  const rows: CatalogRow[] = Object.keys(directives.row.shape)
+    .filter((column) => column !== "payload")
+    .map((column) => ({
+      table_name: "directives",
+      column_name: column,
+      type: "x",
+      not_null: true,
+    }));
+  const onlyDirectives = { directives };
+  // Types are all "x" here, so every present column also mismatches: check the other kinds.
+  const problems = compareCatalog(
+    [...rows, { table_name: "stray", column_name: "id", type: "uuid", not_null: true }],
+    { ...onlyDirectives, ghost: directives },
+  ).map(formatViolation);
+  assert(
+    problems.includes(
+      "src/models/tables.ts: directives.payload: the model has this column (jsonb NOT NULL) but " +
+        "the database does not",
+    ),
+    problems.join("\n"),
+  );
+  assert(problems.includes(
+    "src/models/tables.ts: ghost: the model declares this table but the database has none",
+  ));
+  assert(problems.includes(
+    "src/models/tables.ts: stray: the database has this table (1 column) but TABLES has no model for it",
+  ));
+  assert(problems.includes(
+    "src/models/tables.ts: directives.id: type differs: model says uuid, database says x",
+  ));
+});
+
+const ENV_ALLOW = "MIGRATION_DATABASE_URL,DATABASE_URL,KEEL_LOG_LEVEL,PG*";
+
+async function run(args: string[], env: Record<string, string>) {
+  const output = await new Deno.Command(Deno.execPath(), { args, cwd: REPO, env }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("the CLI, run with narrow permissions against a copy, exits 1 naming the violation", async () => {
+  await withCopy(async (root) => {
+    await plant(root, "src/policy/leak.ts", `import roles from "../../ai/roles.md";\n`);
+    const result = await run([
+      "run",
+      `--allow-read=${root},${REPO}`,
+      `--allow-env=${ENV_ALLOW}`,
+      "--allow-net=127.0.0.1",
+      "src/cli/validate.ts",
+      "--root",
+      root,
+    ], { MIGRATION_DATABASE_URL: adminUrl() });
+    assertEquals(result.code, 1, result.stderr);
+    assert(
+      result.stderr.includes(
+        `src/policy/leak.ts:1:19: imports "../../ai/roles.md", which resolves to ai/roles.md`,
+      ),
+      result.stderr,
+    );
+    assert(result.stdout.includes("validate: boundaries: FAILED, 1 violation"), result.stdout);
+    assert(result.stdout.includes("validate: migrations: 1 file, 0001 to 0001"), result.stdout);
+    assert(
+      /validate: schema: 1 migration applied .* match TABLES/.test(result.stdout),
+      result.stdout,
+    );
+  });
+});
+
+Deno.test("`deno task validate` on the real repository exits 0 with one summary per check", async () => {
+  const result = await run(["task", "validate"], { MIGRATION_DATABASE_URL: adminUrl() });
+  assertEquals(result.code, 0, result.stderr + result.stdout);
+  const summaries = result.stdout.split("\n").filter((line) => line.startsWith("validate: "));
+  assertEquals(summaries.map((line) => line.split(":")[1]?.trim()), [
+    "boundaries",
+    "migrations",
+    "schema",
+  ]);
+  assert(!result.stdout.includes("FAILED"), result.stdout);
+});
+
+Deno.test("the CLI exits 0 on --help and 2 on bad usage or an unreachable database", async () => {
+  const base = ["run", `--allow-read=${REPO}`, `--allow-env=${ENV_ALLOW}`, "--allow-net=127.0.0.1"];
+  const help = await run([...base, "src/cli/validate.ts", "--help"], {});
+  assertEquals(help.code, 0);
+  assert(help.stdout.includes("--skip-db") && help.stdout.includes("Exit codes: 0"), help.stdout);
+  const bad = await run([...base, "src/cli/validate.ts", "--frobnicate"], {});
+  assertEquals(bad.code, 2);
+  assert(bad.stderr.includes("frobnicate"), bad.stderr);
+  const down = await run([...base, "src/cli/validate.ts"], {
+    MIGRATION_DATABASE_URL: "postgres://postgres@127.0.0.1:1/keel",
+  });
+  assertEquals(down.code, 2, down.stderr);
+  assert(down.stderr.includes("Cannot create the scratch database"), down.stderr);
+  const skipped = await run([...base, "src/cli/validate.ts", "--skip-db"], {
+    MIGRATION_DATABASE_URL: "postgres://postgres@127.0.0.1:1/keel",
+  });
+  assertEquals(skipped.code, 0, skipped.stderr);
+  assert(skipped.stdout.includes("validate: schema: skipped (--skip-db)"), skipped.stdout);
+});
