@@ -6,6 +6,7 @@
 # KEEL_TEMPORAL_PORT     dev server gRPC port (default 7233)
 # KEEL_TEMPORAL_UI_PORT  dev server UI port (default 8233)
 # TEMPORAL_ADDRESS       use this Temporal server instead of starting one
+# KEEL_DEMO=0            skip the demo directive run at start-up
 # MIGRATION_DATABASE_URL / DATABASE_URL  see .env.example
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,8 +69,25 @@ fi
 
 deno task migrate
 
-deno task worker &
+: >.data/worker.log
+deno task worker 2> >(tee -a .data/worker.log >&2) &
 pids+=($!)
+worker_pid=$!
+until grep -q "worker ready and idle" .data/worker.log; do
+  if ! kill -0 "$worker_pid" 2>/dev/null; then
+    say "the worker exited; see the lines above"
+    exit 1
+  fi
+  sleep 0.5
+done
 say "Temporal UI: $ui_url"
-say "worker connected to $TEMPORAL_ADDRESS; press Ctrl-C to stop"
-wait "${pids[-1]}"
+say "worker connected to $TEMPORAL_ADDRESS"
+
+if [ "${KEEL_DEMO:-1}" = "1" ]; then
+  say "running one echo directive through the loop (KEEL_DEMO=0 skips this)"
+  bash scripts/demo.sh || say "the demo failed; the worker keeps running"
+fi
+say "try: deno task keel submit examples/directives/noop.json"
+say "     deno task keel list    |    deno task keel --help"
+say "press Ctrl-C to stop"
+wait "$worker_pid"

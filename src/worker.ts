@@ -102,6 +102,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       namespace: options.temporal.namespace,
       taskQueue: options.temporal.taskQueue,
       workflowBundle: await bundleWorkflows(options.log),
+      // On SIGINT/SIGTERM, in-flight activities get this long to finish before
+      // they are cancelled; an unfinished one is retried by another worker.
+      shutdownGraceTime: "30 seconds",
       activities: createActivities(options),
     });
   } catch (error) {

@@ -5,7 +5,7 @@
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
 import { connect, type Sql } from "../src/db/mod.ts";
-import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
+import { BUILTIN_MODULES, createRegistry, type ExecutionModule } from "../src/execution/mod.ts";
 import { defaultEvaluator, type Evaluator } from "../src/evaluation/mod.ts";
 import { type LoopTarget } from "../src/loop/mod.ts";
 import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
@@ -52,6 +52,8 @@ export interface LoopHarnessOptions {
   readonly maxAttempts?: number;
   /** Do not start a worker. */
   readonly noWorker?: boolean;
+  /** Execution modules (default: the built-in ones). */
+  readonly modules?: readonly ExecutionModule[];
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
@@ -71,7 +73,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       sql,
       log,
       policy,
-      registry: createRegistry(BUILTIN_MODULES),
+      registry: createRegistry(options.modules ?? BUILTIN_MODULES),
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
       ...(options.reconcileIntervalSeconds === undefined

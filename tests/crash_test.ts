@@ -65,3 +65,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "SIGTERM lets an in-flight activity finish before the worker exits",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const h = await startLoopHarness({ noWorker: true });
+    const env = {
+      DATABASE_URL: h.db.appUrl,
+      TEMPORAL_ADDRESS: h.server.address,
+      TEMPORAL_TASK_QUEUE: h.target.taskQueue,
+      KEEL_LOG_LEVEL: "info",
+    };
+    let worker = await spawnWorker(env);
+    try {
+      const { directive } = await submitAndStart(h.sql, h.target, {
+        document: echoDocument({
+          type: "noop",
+          budget: { amount: "0.10", currency: "USD" },
+          payload: { sleep_ms: 3000 },
+        }),
+        schema: builtinSchema(),
+      });
+      await eventually(
+        async () => (await runsOf(h.sql, directive.id))[0]?.status === "running",
+        "the module to be running",
+      );
+      worker.child.kill("SIGTERM");
+      const status = await worker.child.status;
+      await worker.drained;
+      assertEquals(status.code, 0, worker.lines.join("\n"));
+      // The activity finished and recorded its run before the process exited.
+      assertEquals(
+        (await runsOf(h.sql, directive.id)).map((r) => [r.status, r.outcome]),
+        [["completed", "SUCCESS"]],
+      );
+      worker = await spawnWorker(env);
+      assertEquals((await waitForLoop(h.client, directive.id)).status, "complete");
+    } finally {
+      await killWorker(worker);
+      await h.stop();
+    }
+  },
+});

@@ -7,6 +7,7 @@ import { assertEquals } from "@std/assert";
 import { decideApproval, submitDirective } from "../src/directives/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
+import type { reconcilerWorkflow } from "../src/workflows/reconciler/workflows.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { eventually, ledgerOf, startLoopHarness } from "./_loop.ts";
 
@@ -75,6 +76,34 @@ Deno.test({
         SELECT actor FROM directive_transitions
          WHERE directive_id = ${directive.id} AND to_status = 'approved'`;
       assertEquals(row?.actor, "api:alice");
+    } finally {
+      await h.stop();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "the reconciler bounds its history by continuing as new",
+  async fn() {
+    const h = await startLoopHarness();
+    try {
+      const handle = await h.client.workflow.start<typeof reconcilerWorkflow>(
+        "reconcilerWorkflow",
+        {
+          workflowId: "reconciler-under-test",
+          taskQueue: h.target.taskQueue,
+          args: [{ intervalSeconds: 1, batchSize: 10, passesPerRun: 2 }],
+        },
+      );
+      const first = handle.firstExecutionRunId;
+      const later = await eventually(async () => {
+        const description = await h.client.workflow.getHandle("reconciler-under-test").describe();
+        return description.runId !== first ? description : undefined;
+      }, "a continued-as-new run");
+      assertEquals(later.status.name, "RUNNING");
+      assertEquals(later.workflowId, "reconciler-under-test");
+      await h.client.workflow.getHandle("reconciler-under-test").terminate("test done");
     } finally {
       await h.stop();
     }

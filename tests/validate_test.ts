@@ -21,8 +21,24 @@ import {
   validate,
 } from "../src/validate/mod.ts";
 import { adminUrl } from "./_db.ts";
+import {
+  checkContractFields,
+  checkDirectiveExamples,
+  CONTRACT_DOC_PATH,
+} from "../src/validate/mod.ts";
+import { BUILTIN_MODULES, createRegistry } from "../src/execution/registry.ts";
+import { createDirectiveSchema } from "../src/models/directive.ts";
+import { DIRECTIVE_SCHEMA_PATH } from "../src/models/directive_json_schema.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+// Planted migrations take the numbers after the real ones, so these tests
+// keep working as migrations are added.
+const MIGRATION_COUNT =
+  [...Deno.readDirSync(`${REPO}/migrations`)].filter((e) => e.name.endsWith(".sql")).length;
+const pad = (n: number) => String(n).padStart(4, "0");
+const NEXT = pad(MIGRATION_COUNT + 1);
+const AFTER_GAP = pad(MIGRATION_COUNT + 2);
 
 async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
@@ -230,13 +246,13 @@ Deno.test("badly named, gapped and duplicated migrations are caught naming the f
   const cases: [string, string, string][] = [
     [
       "a bad name",
-      "0002_AddThing.sql",
-      "migrations/0002_AddThing.sql: name must match NNNN_snake_case.sql (e.g. 0001_initial.sql)",
+      `${NEXT}_AddThing.sql`,
+      `migrations/${NEXT}_AddThing.sql: name must match NNNN_snake_case.sql (e.g. 0001_initial.sql)`,
     ],
     [
       "a gap",
-      "0003_after_gap.sql",
-      "migrations/0003_after_gap.sql: expected number 0002 next, found 0003 (numbers start at " +
+      `${AFTER_GAP}_after_gap.sql`,
+      `migrations/${AFTER_GAP}_after_gap.sql: expected number ${NEXT} next, found ${AFTER_GAP} (numbers start at ` +
       "0001 with no gaps)",
     ],
     [
@@ -293,7 +309,7 @@ Deno.test("schema drift in a planted migration is caught naming table.column and
   for (const [name, sql, expected] of cases) {
     await t.step(name, async () => {
       await withCopy(async (root) => {
-        await Deno.writeTextFile(`${root}/migrations/0002_drift.sql`, `${sql}\n`);
+        await Deno.writeTextFile(`${root}/migrations/${NEXT}_drift.sql`, `${sql}\n`);
         const results = byCheck(await validate({ root, databaseUrl: adminUrl() }));
         assertEquals(results.migrations?.status, "ok");
         assertEquals(results.schema?.status, "failed");
@@ -307,7 +323,7 @@ Deno.test("schema drift in a planted migration is caught naming table.column and
     async () => {
       await withCopy(async (root) => {
         await Deno.writeTextFile(
-          `${root}/migrations/0002_drift.sql`,
+          `${root}/migrations/${NEXT}_drift.sql`,
           "ALTER TABLE nowhere ADD x int;\n",
         );
         const before = new Set(await keelValidateDatabases());
@@ -321,7 +337,7 @@ Deno.test("schema drift in a planted migration is caught naming table.column and
         const lines = report.violations.map(formatViolation);
         assertEquals(lines.length, 1);
         assert(
-          lines[0]?.startsWith(`migrations/0002_drift.sql: does not apply: `) &&
+          lines[0]?.startsWith(`migrations/${NEXT}_drift.sql: does not apply: `) &&
             lines[0].includes(`"nowhere" does not exist`),
           lines[0],
         );
@@ -381,7 +397,8 @@ Deno.test("compareCatalog reports tables and columns missing on either side", ()
   ));
 });
 
-const ENV_ALLOW = "MIGRATION_DATABASE_URL,DATABASE_URL,KEEL_LOG_LEVEL,PG*";
+// LOG_TOKENS and LOG_STREAM are read by the yaml parser (the examples check).
+const ENV_ALLOW = "MIGRATION_DATABASE_URL,DATABASE_URL,KEEL_LOG_LEVEL,PG*,LOG_TOKENS,LOG_STREAM";
 
 async function run(args: string[], env: Record<string, string>) {
   const output = await new Deno.Command(Deno.execPath(), { args, cwd: REPO, env }).output();
@@ -409,9 +426,16 @@ Deno.test("the CLI, run with narrow permissions against a copy, exits 1 naming t
       result.stderr,
     );
     assert(result.stdout.includes("validate: boundaries: FAILED, 1 violation"), result.stdout);
-    assert(result.stdout.includes("validate: migrations: 1 file, 0001 to 0001"), result.stdout);
     assert(
-      /validate: schema: 1 migration applied .* match TABLES/.test(result.stdout),
+      result.stdout.includes(
+        `validate: migrations: ${MIGRATION_COUNT} files, 0001 to ${pad(MIGRATION_COUNT)}`,
+      ),
+      result.stdout,
+    );
+    assert(
+      new RegExp(`validate: schema: ${MIGRATION_COUNT} migrations applied .* match TABLES`).test(
+        result.stdout,
+      ),
       result.stdout,
     );
   });
@@ -425,6 +449,9 @@ Deno.test("`deno task validate` on the real repository exits 0 with one summary 
     "boundaries",
     "migrations",
     "schema",
+    "json-schema",
+    "contract",
+    "examples",
   ]);
   assert(!result.stdout.includes("FAILED"), result.stdout);
 });
@@ -447,4 +474,237 @@ Deno.test("the CLI exits 0 on --help and 2 on bad usage or an unreachable databa
   });
   assertEquals(skipped.code, 0, skipped.stderr);
   assert(skipped.stdout.includes("validate: schema: skipped (--skip-db)"), skipped.stdout);
+});
+
+// ---- The directive contract: committed JSON Schema, written contract, examples ----
+
+const BAD = "tests/fixtures/bad_directives";
+const CONTRACT = createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() });
+
+/** Like {@linkcode withCopy}, plus `docs/schemas/`, `examples/` and the bad directives. */
+async function withFullCopy(fn: (root: string) => Promise<void>): Promise<void> {
+  await withCopy(async (root) => {
+    for (const dir of ["docs/schemas", "examples", BAD]) {
+      await copyTree(`${REPO}/${dir}`, `${root}/${dir}`);
+    }
+    await fn(root);
+  });
+}
+
+Deno.test("the real repository passes all six checks, the directive contract ones included", async () => {
+  const results = byCheck(await validate({ root: REPO, databaseUrl: adminUrl() }));
+  for (
+    const check of ["boundaries", "migrations", "schema", "json-schema", "contract", "examples"]
+  ) {
+    assertEquals(results[check]?.status, "ok", `${check}: ${linesOf(results[check]).join("\n")}`);
+  }
+  assertEquals(
+    results["json-schema"]?.summary,
+    `${DIRECTIVE_SCHEMA_PATH} matches the zod contract (10 fields, type one of echo, ` +
+      `fail_intentionally, noop)`,
+  );
+  assertEquals(
+    results.contract?.summary,
+    `${CONTRACT_DOC_PATH} lists the 10 fields of the zod contract`,
+  );
+  assertEquals(
+    results.examples?.summary,
+    "3 directives under examples/directives/ parse and pass the contract",
+  );
+});
+
+Deno.test("a stale or missing committed JSON Schema is caught at 1:1", async () => {
+  await withFullCopy(async (root) => {
+    assertEquals(byCheck(await validate({ root, skipDb: true }))["json-schema"]?.status, "ok");
+    const file = `${root}/${DIRECTIVE_SCHEMA_PATH}`;
+    const text = await Deno.readTextFile(file);
+    await Deno.writeTextFile(file, text.replace('"maxLength": 4000', '"maxLength": 5000'));
+    let results = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(results["json-schema"]?.status, "failed");
+    assertEquals(linesOf(results["json-schema"]), [
+      `${DIRECTIVE_SCHEMA_PATH}:1:1: the directive JSON Schema is stale: it differs from the zod ` +
+      "contract in src/models/directive.ts; run `deno task schemas` and commit the result",
+    ]);
+    assertEquals(results.contract?.status, "ok");
+    assertEquals(results.examples?.status, "ok");
+    await Deno.remove(file);
+    results = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(linesOf(results["json-schema"]), [
+      `${DIRECTIVE_SCHEMA_PATH}:1:1: the directive JSON Schema is missing: run ` +
+      "`deno task schemas` and commit the result",
+    ]);
+  });
+});
+
+Deno.test("a field the contract table lists but zod lacks, or the reverse, is caught", async () => {
+  await withCopy(async (root) => {
+    const file = `${root}/${CONTRACT_DOC_PATH}`;
+    const original = await Deno.readTextFile(file);
+    const text = original
+      .replace("| `payload`         |", "| `payload_v2`      |")
+      .replace(
+        "| `idempotency_key` |",
+        "| `priority`        | string | no | planted |\n| `idempotency_key` |",
+      );
+    assert(text !== original);
+    await Deno.writeTextFile(file, text);
+    const results = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(results.contract?.status, "failed");
+    const fields = Object.keys(CONTRACT.shape).join(", ");
+    assertEquals(linesOf(results.contract), [
+      `${CONTRACT_DOC_PATH}:1:1: the zod contract has the field \`payload\` but the table does ` +
+      "not list it",
+      `${CONTRACT_DOC_PATH}:${where(text, "`payload_v2`")}: the table lists \`payload_v2\` but ` +
+      `the zod contract has no such field (it has: ${fields})`,
+      `${CONTRACT_DOC_PATH}:${where(text, "`priority`")}: the table lists \`priority\` but the ` +
+      `zod contract has no such field (it has: ${fields})`,
+    ]);
+    assertEquals(where(text, "`priority`"), "19:3");
+  });
+});
+
+Deno.test("checkContractFields reports a missing table, a bad first cell and a repeated field", () => {
+  assertEquals(checkContractFields("# nothing here\n", ["type"]).violations.map(formatViolation), [
+    `${CONTRACT_DOC_PATH}:1:1: no field table found: expected a Markdown table whose first ` +
+    "column names each field of the directive contract in backticks",
+  ]);
+  const table = [
+    "| field | meaning |",
+    "| --- | --- |",
+    "| `type` | x |",
+    "| objective | no backticks |",
+    "| `type` | again |",
+    "",
+    "| `not_a_field` | after the table: ignored |",
+  ].join("\n");
+  assertEquals(checkContractFields(table, ["type", "objective"]).violations.map(formatViolation), [
+    `${CONTRACT_DOC_PATH}:1:1: the zod contract has the field \`objective\` but the table does ` +
+    "not list it",
+    `${CONTRACT_DOC_PATH}:4:1: the first column is not a field name in backticks: "objective"`,
+    `${CONTRACT_DOC_PATH}:5:3: \`type\` is listed twice`,
+  ]);
+});
+
+Deno.test("`--examples tests/fixtures/bad_directives` exits 1 naming each file at line:col and path", async () => {
+  const result = await run([
+    "run",
+    `--allow-read=${REPO}`,
+    `--allow-env=${ENV_ALLOW}`,
+    "src/cli/validate.ts",
+    "--skip-db",
+    "--examples",
+    BAD,
+  ], {});
+  assertEquals(result.code, 1, result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  const expected = [
+    `${BAD}/unknown_key.json:7:3: (document): Unrecognized key: "priority"`,
+    `${BAD}/unregistered_type.yaml:1:1: type: must name a registered execution module ` +
+    "(echo, fail_intentionally, noop)",
+    `${BAD}/negative_budget.json:6:5: budget.amount: must be greater than zero`,
+    `${BAD}/negative_budget.json:7:5: budget.currency: must be an ISO 4217 code of three ` +
+    "capital letters, e.g. USD",
+    `${BAD}/bad_timebox.yml:7:1: timebox: must be at most 86400 seconds (24h)`,
+    `${BAD}/bad_timebox.yml:9:5: success_metrics[0]: must not be blank`,
+    `${BAD}/malformed_timebox.json:6:3: timebox: must be whole seconds or a duration such as ` +
+    "90s, 15m or 2h",
+    `${BAD}/invalid_syntax.json:5:3: invalid JSON: Expected ',' or '}' after property value`,
+    `${BAD}/payload_not_object.yaml:8:1: payload: Invalid input: expected record, received array`,
+    `${BAD}/nul_escape.json:4:3: objective: must not contain NUL (U+0000)`,
+    `${BAD}/nul_escape.json:7:3: payload: payload contains NUL (U+0000), which jsonb cannot store`,
+  ];
+  for (const line of expected) {
+    assert(lines.includes(line), `missing "${line}" in:\n${result.stderr}`);
+  }
+  const yamlSyntax = lines.find((line) =>
+    line.startsWith(`${BAD}/invalid_syntax.yaml:4:1: invalid YAML: `)
+  );
+  assert(yamlSyntax, result.stderr);
+  // Every bad file is named, each with a line:col.
+  for await (const entry of Deno.readDir(`${REPO}/${BAD}`)) {
+    assert(
+      lines.some((line) => new RegExp(`^${BAD}/${entry.name}:\\d+:\\d+: `).test(line)),
+      `${entry.name} is not reported:\n${result.stderr}`,
+    );
+  }
+  assert(lines.every((line) => /^tests\/fixtures\/bad_directives\/\S+:\d+:\d+: /.test(line)));
+  assert(
+    result.stdout.includes(`validate: examples: FAILED, ${lines.length} violations`),
+    result.stdout,
+  );
+  assert(result.stdout.includes("validate: json-schema: docs/schemas/"), result.stdout);
+  assert(result.stdout.includes("validate: contract: ai/runtime/"), result.stdout);
+});
+
+Deno.test("examples/directives validates with exit 0; a missing --examples folder exits 2", async () => {
+  const base = ["run", `--allow-read=${REPO}`, `--allow-env=${ENV_ALLOW}`, "src/cli/validate.ts"];
+  const good = await run([...base, "--skip-db", "--examples", "examples/directives"], {});
+  assertEquals(good.code, 0, good.stderr);
+  assertEquals(good.stderr.trim(), "");
+  assert(
+    good.stdout.includes(
+      "validate: examples: 3 directives under examples/directives/ parse and pass the contract",
+    ),
+    good.stdout,
+  );
+  const missing = await run([...base, "--skip-db", "--examples", "examples/nowhere"], {});
+  assertEquals(missing.code, 2, missing.stdout);
+  assert(missing.stderr.includes(`"examples/nowhere" does not exist`), missing.stderr);
+});
+
+Deno.test("an example planted in a copy is checked recursively; a repo without examples skips", async () => {
+  await withFullCopy(async (root) => {
+    const text = [
+      "type: echo",
+      "issued_by: planted",
+      "objective: nested",
+      "budget:",
+      "  amount: '1'",
+      "  currency: USD",
+      "timebox: 30",
+      "scope:",
+      "  - ok",
+      '  - "\\0"',
+      "idempotency_key: nested/one",
+      "",
+    ].join("\n");
+    await plant(root, "examples/directives/team/nested.yml", text);
+    await plant(root, "examples/directives/notes.txt", "not a directive\n");
+    const results = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(linesOf(results.examples), [
+      `examples/directives/team/nested.yml:10:5: scope[1]: must not contain NUL (U+0000)`,
+    ]);
+    await Deno.remove(`${root}/examples`, { recursive: true });
+    const skipped = byCheck(await validate({ root, skipDb: true }));
+    assertEquals(skipped.examples?.status, "skipped");
+    assertEquals(skipped.examples?.summary, "skipped: no examples/directives/ folder");
+  });
+});
+
+Deno.test("checkDirectiveExamples locates nested keys in JSON and falls back to the document", () => {
+  const json = `{\n  "type": "noop",\n  "issued_by": "a",\n  "objective": "b",\n` +
+    `  "budget": {"amount": "0", "currency": "USD"},\n  "idempotency_key": "k",\n` +
+    `  "timebox": 1\n}\n`;
+  const report = checkDirectiveExamples([{ path: "x.json", text: json }], CONTRACT);
+  assertEquals(report.violations.map(formatViolation), [
+    `x.json:${where(json, `"amount"`)}: budget.amount: must be greater than zero`,
+  ]);
+  const missing = checkDirectiveExamples(
+    [{ path: "y.yaml", text: "type: noop\n" }, { path: "z.json", text: "[]" }],
+    CONTRACT,
+  );
+  const lines = missing.violations.map(formatViolation);
+  assert(
+    lines.includes("y.yaml:1:1: issued_by: Invalid input: expected string, received undefined"),
+  );
+  assert(lines.includes("z.json:1:1: (document): Invalid input: expected object, received array"));
+  assertEquals(missing.valid, 0);
+  assertEquals(missing.files, 2);
+  const dup = checkDirectiveExamples([{
+    path: "d.json",
+    text: `{"type": "noop",\n "type": "echo"}`,
+  }], CONTRACT);
+  assertEquals(dup.violations.map(formatViolation), [
+    "d.json:2:2: invalid JSON: a key is repeated",
+  ]);
 });

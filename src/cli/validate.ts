@@ -1,6 +1,7 @@
 /**
- * `deno task validate`: checks the import boundaries, the migration files and
- * the schema against the models. See {@linkcode validate}.
+ * `deno task validate`: checks the import boundaries, the migration files, the
+ * schema against the models, and the directive contract's JSON Schema, written
+ * table and examples. See {@linkcode validate}.
  *
  * Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
  * infrastructure problem (unreadable tree, unreachable database).
@@ -11,7 +12,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, parseMigrationConfig, readEnv } from "../config/mod.ts";
 import { formatViolation, validate, ValidateError } from "../validate/mod.ts";
 
-const HELP = `Usage: deno task validate [--root DIR] [--skip-db]
+const HELP = `Usage: deno task validate [--root DIR] [--skip-db] [--examples DIR]
 
 Checks the repository at DIR (default: .):
 
@@ -28,6 +29,15 @@ Checks the repository at DIR (default: .):
               give exactly the tables, columns, types and nullability of the
               models in src/models (TABLES, as loaded by this CLI: with --root,
               DIR's migrations are compared with this checkout's models)
+  json-schema docs/schemas/directive.schema.json is exactly the JSON Schema
+              generated from the zod directive contract (else run
+              \`deno task schemas\`)
+  contract    the field table of ai/runtime/contracts/directive.md (first
+              column, names in backticks) lists exactly the contract's fields
+  examples    every *.json, *.yaml and *.yml under examples/directives/
+              (recursively) parses and passes the directive contract over the
+              registered module types; each problem is reported at the key as
+              "file:line:col: json.path: message" (skipped if the folder is absent)
 
 Violations are printed to stderr as "path:line:col: what is wrong"; each check
 prints a one-line summary to stdout.
@@ -35,6 +45,9 @@ prints a one-line summary to stdout.
 Options:
   --root DIR  the repository root to check (default: .)
   --skip-db   skip the schema check, which needs a Postgres server
+  --examples DIR
+              check the directive examples in DIR (relative to the root)
+              instead of examples/directives; DIR must exist
   -h, --help  show this help
 
 Environment:
@@ -46,13 +59,14 @@ Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
 infrastructure problem (unreadable tree, unreachable database).`;
 
 async function main(args: string[]): Promise<number> {
-  let values: { root?: string; "skip-db"?: boolean; help?: boolean };
+  let values: { root?: string; "skip-db"?: boolean; examples?: string; help?: boolean };
   try {
     values = parseArgs({
       args,
       options: {
         root: { type: "string" },
         "skip-db": { type: "boolean" },
+        examples: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -74,6 +88,7 @@ async function main(args: string[]): Promise<number> {
     root: values.root ?? ".",
     skipDb,
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...(values.examples === undefined ? {} : { examplesDir: values.examples }),
   });
   for (const result of results) {
     for (const violation of result.violations) console.error(formatViolation(violation));

@@ -8,15 +8,29 @@
  *    from 0001 without gaps or repeats.
  * 3. **schema** — the migrations, applied to a scratch database, produce
  *    exactly the columns the models in `TABLES` describe.
+ * 4. **json-schema** — `docs/schemas/directive.schema.json` is the JSON Schema
+ *    generated from the zod directive contract now (`deno task schemas`).
+ * 5. **contract** — the field table of `ai/runtime/contracts/directive.md`
+ *    lists exactly the zod contract's fields.
+ * 6. **examples** — every directive under `examples/directives/` parses (JSON
+ *    or YAML) and passes the contract over the registered module types.
  *
  * Each check is a pure function over its inputs ({@linkcode checkBoundaries},
- * {@linkcode checkMigrationEntries}, {@linkcode compareCatalog}) with a thin
+ * {@linkcode checkMigrationEntries}, {@linkcode compareCatalog},
+ * {@linkcode checkJsonSchemaFreshness}, {@linkcode checkContractFields},
+ * {@linkcode checkDirectiveExamples}) with a thin
  * I/O wrapper; {@linkcode validate} runs them all against a directory.
  *
  * @module
  */
 import { posix } from "node:path";
+import { BUILTIN_MODULES, createRegistry } from "../execution/registry.ts";
+import { createDirectiveSchema } from "../models/directive.ts";
+import { DIRECTIVE_SCHEMA_PATH, directiveJsonSchemaText } from "../models/directive_json_schema.ts";
 import { type TableModel, TABLES } from "../models/mod.ts";
+import { checkContractFields, CONTRACT_DOC_PATH, readContractDoc } from "./contract_fields.ts";
+import { checkDirectiveExamples, EXAMPLES_DIR, readExampleFiles } from "./directive_examples.ts";
+import { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
 import { checkBoundaries } from "./boundaries.ts";
 import { checkMigrationEntries, listMigrationEntries } from "./migration_names.ts";
 import { locateModels } from "./model_locations.ts";
@@ -45,6 +59,21 @@ export {
   type SchemaDriftOptions,
   type SchemaDriftReport,
 } from "./schema_drift.ts";
+export {
+  checkContractFields,
+  CONTRACT_DOC_PATH,
+  type ContractFieldsReport,
+  type ContractRow,
+  readContractDoc,
+} from "./contract_fields.ts";
+export {
+  checkDirectiveExamples,
+  type DirectiveExamplesReport,
+  type ExampleFile,
+  EXAMPLES_DIR,
+  readExampleFiles,
+} from "./directive_examples.ts";
+export { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
 export { findGlobalUses, findImports, type ImportRef, type Token, tokenize } from "./scan.ts";
 export { readImportMap, readSourceFiles } from "./source_files.ts";
 export {
@@ -69,10 +98,17 @@ export interface ValidateOptions {
   readonly databaseUrl?: string;
   /** The models to compare the schema with; defaults to {@linkcode TABLES}. */
   readonly tables?: Readonly<Record<string, TableModel>>;
+  /** The registered module types for the directive contract; defaults to the built-in registry. */
+  readonly moduleTypes?: readonly string[];
+  /**
+   * The folder of example directives, relative to the root; defaults to
+   * `examples/directives` (which may be absent). A folder given here must exist.
+   */
+  readonly examplesDir?: string;
 }
 
 /**
- * Runs the three checks against `options.root` and returns one result per
+ * Runs the six checks against `options.root` and returns one result per
  * check. Violations are results, not errors; throws {@linkcode ValidateError}
  * only when a check cannot run (unreadable tree, unusable database).
  */
@@ -130,6 +166,62 @@ export async function validate(options: ValidateOptions): Promise<CheckResult[]>
       drift.violations,
       `${plural(drift.migrations, "migration")} applied to a scratch database: ` +
         `${plural(drift.tables, "table")}, ${plural(drift.columns, "column")} match TABLES`,
+    ));
+  }
+
+  results.push(...await checkDirectiveContract(options));
+  return results;
+}
+
+/** Checks 4 to 6: the committed JSON Schema, the written contract and the examples. */
+async function checkDirectiveContract(options: ValidateOptions): Promise<CheckResult[]> {
+  const root = options.root;
+  const moduleTypes = [...(options.moduleTypes ?? createRegistry(BUILTIN_MODULES).types())].sort();
+  const schema = createDirectiveSchema({ moduleTypes });
+  const fields = Object.keys(schema.shape);
+  const results: CheckResult[] = [];
+
+  results.push(resultOf(
+    "json-schema",
+    checkJsonSchemaFreshness(
+      await readCommittedJsonSchema(root),
+      directiveJsonSchemaText(moduleTypes),
+    ),
+    `${DIRECTIVE_SCHEMA_PATH} matches the zod contract (${plural(fields.length, "field")}, ` +
+      `type one of ${moduleTypes.join(", ")})`,
+  ));
+
+  const doc = await readContractDoc(root);
+  const contract = doc === undefined
+    ? {
+      violations: [{ path: CONTRACT_DOC_PATH, message: "the contract document is missing" }],
+      rows: [],
+    }
+    : checkContractFields(doc, fields);
+  results.push(resultOf(
+    "contract",
+    contract.violations,
+    `${CONTRACT_DOC_PATH} lists the ${plural(fields.length, "field")} of the zod contract`,
+  ));
+
+  const dir = posix.normalize(options.examplesDir ?? EXAMPLES_DIR).replace(/\/+$/, "");
+  const examples = await readExampleFiles(root, dir);
+  if (examples === undefined) {
+    if (options.examplesDir !== undefined) {
+      throw new ValidateError(`The examples folder "${posix.join(root, dir)}" does not exist`);
+    }
+    results.push({
+      check: "examples",
+      status: "skipped",
+      summary: `skipped: no ${dir}/ folder`,
+      violations: [],
+    });
+  } else {
+    const report = checkDirectiveExamples(examples, schema);
+    results.push(resultOf(
+      "examples",
+      report.violations,
+      `${plural(report.files, "directive")} under ${dir}/ parse and pass the contract`,
     ));
   }
   return results;

@@ -6,7 +6,13 @@
  */
 
 /** The checks validate runs, in order. */
-export type CheckName = "boundaries" | "migrations" | "schema";
+export type CheckName =
+  | "boundaries"
+  | "migrations"
+  | "schema"
+  | "json-schema"
+  | "contract"
+  | "examples";
 
 /** One rule broken at one place. */
 export interface Violation {

@@ -27,8 +27,8 @@ export async function ledgerAfter(sql: Sql, id: string, afterId = "0"): Promise<
     ...await sql<LedgerEntry[]>`
       SELECT id::text AS id, at, from_status, to_status, actor, reason, hash
         FROM directive_transitions
-       WHERE directive_id = ${id} AND id > ${afterId}::bigint
-       ORDER BY id`,
+       WHERE directive_id = ${id} AND directive_transitions.id > ${afterId}::bigint
+       ORDER BY directive_transitions.id -- the bigint column, not the text alias`,
   ];
 }
 
