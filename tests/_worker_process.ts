@@ -10,7 +10,8 @@ export interface WorkerProcess {
   readonly drained: Promise<void>;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+/** Collects a stream's text into `lines`, one entry per line. */
+export async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
   let buffer = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     buffer += chunk;
@@ -55,4 +56,16 @@ export async function killWorker(worker: WorkerProcess): Promise<void> {
   }
   await worker.child.status;
   await worker.drained;
+}
+
+/** The environment of a worker on a loop harness's database, server and task queue. */
+export function workerEnv(
+  h: { db: { appUrl: string }; server: { address: string }; target: { taskQueue: string } },
+): Record<string, string> {
+  return {
+    DATABASE_URL: h.db.appUrl,
+    TEMPORAL_ADDRESS: h.server.address,
+    TEMPORAL_TASK_QUEUE: h.target.taskQueue,
+    KEEL_LOG_LEVEL: "info",
+  };
 }

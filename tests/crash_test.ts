@@ -8,7 +8,7 @@ import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { approveUpdate, directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { eventually, ledgerOf, runsOf, startLoopHarness } from "./_loop.ts";
-import { killWorker, spawnWorker } from "./_worker_process.ts";
+import { killWorker, spawnWorker, workerEnv } from "./_worker_process.ts";
 
 Deno.test({
   name: "SIGKILL in the middle of the module's activity: one run, no duplicates",
@@ -16,12 +16,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const h = await startLoopHarness({ noWorker: true });
-    const env = {
-      DATABASE_URL: h.db.appUrl,
-      TEMPORAL_ADDRESS: h.server.address,
-      TEMPORAL_TASK_QUEUE: h.target.taskQueue,
-      KEEL_LOG_LEVEL: "info",
-    };
+    const env = workerEnv(h);
     let worker = await spawnWorker(env);
     try {
       const { directive } = await submitAndStart(h.sql, h.target, {
@@ -72,12 +67,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const h = await startLoopHarness({ noWorker: true });
-    const env = {
-      DATABASE_URL: h.db.appUrl,
-      TEMPORAL_ADDRESS: h.server.address,
-      TEMPORAL_TASK_QUEUE: h.target.taskQueue,
-      KEEL_LOG_LEVEL: "info",
-    };
+    const env = workerEnv(h);
     let worker = await spawnWorker(env);
     try {
       const { directive } = await submitAndStart(h.sql, h.target, {

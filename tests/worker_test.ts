@@ -8,6 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { createMigratedDatabase } from "./_db.ts";
 import { freePort, startDevServer } from "./_temporal.ts";
 import type { pingWorkflow } from "../src/workflows/mod.ts";
+import { collect } from "./_worker_process.ts";
 
 function spawnWorker(env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
@@ -18,17 +19,6 @@ function spawnWorker(env: Record<string, string>): Deno.ChildProcess {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    const parts = buffer.split("\n");
-    buffer = parts.pop() ?? "";
-    lines.push(...parts);
-  }
-  if (buffer) lines.push(buffer);
 }
 
 async function waitFor(lines: string[], text: string, timeoutMs: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Sql } from "../db/mod.ts";
-import { DirectiveRow, type DirectiveSchema } from "../models/mod.ts";
+import { DirectiveRow, type DirectiveSchema, jsonPath } from "../models/mod.ts";
+import { intentOf } from "./intent.ts";
 import { applyTransition, recordCreation } from "./mutator.ts";
 
 /** One field-level problem in a directive document. */
@@ -9,16 +10,6 @@ export interface FieldError {
   readonly path: string;
   /** What is wrong. */
   readonly message: string;
-}
-
-/** Formats a zod path as `a.b[2].c`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
 }
 
 /** Thrown when a directive document fails the contract; lists every field error. */
@@ -80,29 +71,13 @@ export interface SubmitResult {
 type Intent = z.output<DirectiveSchema>;
 
 function sameIntent(row: DirectiveRow, intent: Intent): boolean {
-  const stored = {
-    type: row.type,
-    issued_by: row.issued_by,
-    objective: row.objective,
-    scope: row.scope,
-    constraints: row.constraints,
-    success_metrics: row.success_metrics,
-    budget: { amount: Number(row.budget_amount), currency: row.budget_currency },
-    timebox: row.timebox_seconds,
-    payload: row.payload,
-  };
-  const given = {
-    type: intent.type,
-    issued_by: intent.issued_by,
-    objective: intent.objective,
-    scope: intent.scope,
-    constraints: intent.constraints,
-    success_metrics: intent.success_metrics,
-    budget: { amount: Number(intent.budget.amount), currency: intent.budget.currency },
-    timebox: intent.timebox,
-    payload: intent.payload,
-  };
-  return canonicalJson(stored) === canonicalJson(given);
+  // Compare the stored intent with the submitted one; amounts as numbers,
+  // since Postgres pads them to four places ("5" is stored as "5.0000").
+  const comparable = (value: Intent) => ({
+    ...value,
+    budget: { ...value.budget, amount: Number(value.budget.amount) },
+  });
+  return canonicalJson(comparable(intentOf(row))) === canonicalJson(comparable(intent));
 }
 
 /** JSON with object keys sorted, so equal values give equal text (jsonb reorders keys). */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DECIMAL_PATTERN } from "../models/mod.ts";
 import type { ExecutionModule, ModuleContext, ModuleInput, ModuleResult } from "./module.ts";
 
 const ModuleResultSchema = z.strictObject({
@@ -10,7 +11,7 @@ const ModuleResultSchema = z.strictObject({
     contentType: z.string().min(1).max(200),
     body: z.instanceof(Uint8Array),
   })).max(100),
-  budgetConsumed: z.string().regex(/^\d{1,14}(\.\d{1,4})?$/),
+  budgetConsumed: z.string().regex(DECIMAL_PATTERN),
 });
 
 /** Thrown when a module call is refused before it is made. */

@@ -1,5 +1,5 @@
 import type { Sql } from "../db/mod.ts";
-import { type DirectiveRow, ExecutionRunRow } from "../models/mod.ts";
+import { compareDecimals, type DirectiveRow, ExecutionRunRow } from "../models/mod.ts";
 import type { ArtifactDraft, ModuleResult } from "./module.ts";
 
 /** Bodies below this many bytes are stored inline in Postgres. */
@@ -131,10 +131,5 @@ export async function finishRun(
 
 /** Whether a module result's spending is within the budget amount (exact decimals). */
 export function withinBudget(result: ModuleResult, budgetAmount: string): boolean {
-  return scaled(result.budgetConsumed) <= scaled(budgetAmount);
-}
-
-function scaled(decimal: string): bigint {
-  const [whole = "0", fraction = ""] = decimal.split(".");
-  return BigInt(whole) * 10_000n + BigInt((fraction + "0000").slice(0, 4));
+  return compareDecimals(result.budgetConsumed, budgetAmount) <= 0;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DECIMAL_PATTERN } from "./decimal.ts";
 
 /** Column metadata attached to zod schemas, read by validate's drift check. */
 export interface PgColumnMeta {
@@ -37,7 +38,7 @@ export const col = {
   text: (max: number, min = 1): z.ZodString => pg("text", z.string().min(min).max(max)),
   textArray: (): z.ZodArray<z.ZodString> => pg("text[]", z.array(z.string())),
   slug: (): z.ZodString => pg("text", z.string().regex(/^[a-z][a-z0-9_]{0,62}$/)),
-  decimal: (): z.ZodString => pg("numeric(18,4)", z.string().regex(/^\d{1,14}(\.\d{1,4})?$/)),
+  decimal: (): z.ZodString => pg("numeric(18,4)", z.string().regex(DECIMAL_PATTERN)),
   integer: (): z.ZodNumber => pg("integer", z.number().int()),
   bigintId: (): z.ZodString => pg("bigint", z.string().regex(/^\d+$/)),
   /**

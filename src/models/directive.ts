@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DECIMAL_PATTERN } from "./decimal.ts";
 
 /** Bounds on every field of a directive; the JSON Schema and docs quote these. */
 export const DIRECTIVE_LIMITS = {
@@ -19,7 +20,6 @@ export const PAYLOAD_MAX_BYTES = DIRECTIVE_LIMITS.payloadMaxKiB * 1024;
 
 const TYPE_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
 const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
-const DECIMAL_PATTERN = /^\d{1,14}(\.\d{1,4})?$/;
 const DURATION_PATTERN = /^(\d{1,6})(s|m|h)$/;
 
 function hasNul(value: string): boolean {

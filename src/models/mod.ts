@@ -12,3 +12,5 @@ export * from "./observation_rows.ts";
 export * from "./tables.ts";
 export { type ColumnSpec, columnSpec, pgColumns } from "./_pg.ts";
 export * from "./directive.ts";
+export * from "./json_path.ts";
+export * from "./decimal.ts";

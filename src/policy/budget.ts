@@ -28,7 +28,7 @@
  *
  * @module
  */
-import type { Budget } from "../models/mod.ts";
+import { type Budget, DECIMAL_PATTERN, scaledDecimal } from "../models/mod.ts";
 import { ISO_4217_CODES } from "./_iso4217.ts";
 
 export type { Budget } from "../models/mod.ts";
@@ -107,7 +107,7 @@ const SHAPE = new RegExp(
 );
 const PLAIN_AMOUNT = /^\d+(?:\.\d+)?$/;
 const GROUPED_AMOUNT = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
-const CANONICAL_AMOUNT = /^\d{1,14}(?:\.\d{1,4})?$/;
+const CANONICAL_AMOUNT = DECIMAL_PATTERN;
 const MAX_QUOTED = 80;
 
 function quote(input: string): string {
@@ -250,8 +250,7 @@ function scaled(amount: string): bigint {
         `${BUDGET_MAX_DECIMAL_PLACES} after the point`,
     );
   }
-  const [whole = "0", fraction = ""] = amount.split(".");
-  return BigInt(whole + fraction.padEnd(BUDGET_MAX_DECIMAL_PLACES, "0"));
+  return scaledDecimal(amount);
 }
 
 /**

@@ -24,7 +24,7 @@
  * @module
  */
 import { z } from "zod";
-import { DIRECTIVE_LIMITS } from "../models/mod.ts";
+import { DIRECTIVE_LIMITS, jsonPath } from "../models/mod.ts";
 import { parseBudget } from "./budget.ts";
 
 /** The directive fields a `required_fields` path may start with. */
@@ -246,17 +246,6 @@ export class PolicyConfigError extends Error {
   }
 }
 
-/** Formats a zod issue path as a JSON path: `$.a.b[0]["odd key"]`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-  let out = "$";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += `.${key}`;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out;
-}
-
 /**
  * Validates a parsed JSON value as a policy config. Pure.
  *
@@ -268,7 +257,7 @@ export function parsePolicy(value: unknown, source: string): PolicyConfig {
   const result = PolicyConfigSchema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue): PolicyIssue => ({
-    path: jsonPath(issue.path),
+    path: jsonPath(issue.path, { root: "$" }),
     message: issue.code === "unrecognized_keys"
       ? `has unknown key${issue.keys.length === 1 ? "" : "s"} ${
         issue.keys.map((key) => JSON.stringify(key)).join(", ")

@@ -28,7 +28,6 @@ export {
 export { type Iso4217Entry, ISO_4217, ISO_4217_CODES } from "./_iso4217.ts";
 export {
   DIRECTIVE_FIELDS,
-  jsonPath,
   loadPolicy,
   parsePolicy,
   POLICY_LIMITS,
