@@ -66,3 +66,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a throwing evaluator does not change the directive's outcome",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let calls = 0;
+    const h = await startLoopHarness({
+      evaluator: {
+        name: "broken@1",
+        evaluate: () => {
+          calls++;
+          return Promise.reject(new Error("evaluator exploded"));
+        },
+      },
+    });
+    try {
+      const { directive } = await submitAndStart(h.sql, h.target, {
+        document: echoDocument({ type: "noop", budget: { amount: "0.5", currency: "USD" } }),
+        schema: createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() }),
+      });
+      assertEquals((await waitForLoop(h.client, directive.id)).status, "complete");
+      assertEquals(calls, 3, "the evaluation activity is retried, then given up on");
+      const [row] = await h.sql`
+        SELECT count(*)::int AS n FROM evaluations WHERE directive_id = ${directive.id}`;
+      assertEquals(row?.n, 0);
+    } finally {
+      await h.stop();
+    }
+  },
+});
