@@ -9,6 +9,7 @@ RUN deno install --frozen
 
 COPY --chown=deno:deno src ./src
 COPY --chown=deno:deno migrations ./migrations
+COPY --chown=deno:deno policies ./policies
 RUN deno cache src/worker.ts src/cli/migrate.ts
 
 CMD ["deno", "run", "-P=worker", "src/worker.ts"]

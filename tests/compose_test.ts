@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { parse } from "yaml";
+import { ENV_VARS } from "../src/config/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const COMPLETION = "service_completed_successfully";
@@ -326,6 +327,14 @@ Deno.test("the Dockerfile pins its base, caches deps first, and runs unprivilege
   assert(
     install < srcCopy,
     `Dockerfile:${instructions[srcCopy]?.line}: source copied before deps are installed`,
+  );
+
+  // The worker reads its policy file at start: the image must contain its folder.
+  const policyFile = ENV_VARS.find((v) => v.name === "KEEL_POLICY_FILE")?.default ?? "";
+  const policyDir = policyFile.split("/")[0] ?? "";
+  assert(
+    instructions.some((ins) => ins.keyword === "COPY" && copySources(ins.args).includes(policyDir)),
+    `Dockerfile: no COPY of ${policyDir}/, which holds the default policy ${policyFile}`,
   );
 
   const argv = words(cmd.args);

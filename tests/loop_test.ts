@@ -3,7 +3,8 @@
  * test per path through it.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { WorkflowUpdateFailedError } from "@temporalio/client";
+import { ActivityFailure, ApplicationFailure, WorkflowUpdateFailedError } from "@temporalio/client";
+import { decideApproval } from "../src/directives/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { historyToJSON } from "@temporalio/common/lib/proto-utils.js";
 import {
@@ -120,6 +121,11 @@ loopTest("echo: waits for a human, approved by Update, echoes the payload", asyn
   const [approval] = await h
     .sql`SELECT decision, actor, reason FROM approvals WHERE directive_id = ${id}`;
   assertEquals({ ...approval }, { decision: "approved", ...by });
+  const [run] = await h.sql`SELECT duration_ms FROM execution_runs WHERE directive_id = ${id}`;
+  assert(
+    Number.isInteger(run?.duration_ms) && run?.duration_ms >= 0,
+    "the module's duration is kept",
+  );
   await capture(h, id, "echo_human_approved");
 });
 
@@ -302,4 +308,26 @@ loopTest("an approval without a reason is refused by the validator", async (h) =
   assertStringIncludes(String((error.cause as Error)?.message), "reason is required");
   assertEquals((await handle.query(statusQuery)).phase, "awaiting_approval");
   await handle.executeUpdate(rejectUpdate, { args: [by] });
+});
+
+loopTest("a business error reaches the caller as a typed, non-retried failure", async (h) => {
+  const id = await submit(h, echoDocument());
+  await awaitingApproval(h, id);
+  // Another client rejected it in Postgres while the loop was waiting.
+  await decideApproval(h.sql, {
+    directiveId: id,
+    decision: "rejected",
+    actor: "api:bob",
+    reason: "rejected elsewhere",
+  });
+  const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
+  const error = await assertRejects(
+    () => handle.executeUpdate(approveUpdate, { args: [by] }),
+    WorkflowUpdateFailedError,
+  );
+  const failure = (error.cause as ActivityFailure).cause as ApplicationFailure;
+  assert(failure instanceof ApplicationFailure, String(error.cause));
+  assertEquals([failure.type, failure.nonRetryable], ["DecisionConflictError", true]);
+  assertStringIncludes(failure.message, `already rejected by "api:bob"`);
+  await handle.terminate("test done");
 });

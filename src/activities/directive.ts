@@ -259,6 +259,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
             result: result.result,
             message: result.message,
             budgetConsumed: result.budgetConsumed,
+            durationMs: result.durationMs,
             artifacts: result.artifacts,
           }
           : {
@@ -268,6 +269,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
             message:
               `budget exceeded: spent ${result.budgetConsumed} ${directive.budget_currency} of ${directive.budget_amount}`,
             budgetConsumed: result.budgetConsumed,
+            durationMs: result.durationMs,
           };
       } catch (error) {
         if (context.cancellationSignal.aborted) {
@@ -284,6 +286,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
         module: run.module,
         status: ended.status,
         outcome: ended.outcome,
+        duration_ms: ended.duration_ms,
       });
       return summary(ended);
     },

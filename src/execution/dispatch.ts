@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DECIMAL_PATTERN } from "../models/mod.ts";
-import type { ExecutionModule, ModuleContext, ModuleInput, ModuleResult } from "./module.ts";
+import type { DispatchResult, ExecutionModule, ModuleContext, ModuleInput } from "./module.ts";
 
 const ModuleResultSchema = z.strictObject({
   status: z.enum(["SUCCESS", "FAILURE", "ERROR"]),
@@ -24,14 +24,15 @@ export class DispatchError extends Error {
 }
 
 /**
- * Calls a module. Refuses a call without an idempotency key: every module
- * call must be safe to repeat, and the key is how a module makes it so.
+ * Calls a module and measures how long it ran. Refuses a call without an
+ * idempotency key: every module call must be safe to repeat, and the key is
+ * how a module makes it so. A malformed result is refused too.
  */
 export async function dispatch(
   module: ExecutionModule,
   input: ModuleInput,
   context: ModuleContext,
-): Promise<ModuleResult> {
+): Promise<DispatchResult> {
   if (typeof input.idempotencyKey !== "string" || input.idempotencyKey.trim() === "") {
     throw new DispatchError(
       `Refusing to run module "${module.type}" for run "${input.runId}": no idempotency key`,
@@ -42,7 +43,9 @@ export async function dispatch(
       `Refusing to run module "${module.type}" for a directive of type "${input.directiveType}"`,
     );
   }
+  const started = performance.now();
   const output = await module.execute(input, context);
+  const durationMs = Math.round(performance.now() - started);
   const checked = ModuleResultSchema.safeParse(output);
   if (!checked.success) {
     throw new DispatchError(
@@ -54,5 +57,5 @@ export async function dispatch(
       { cause: checked.error },
     );
   }
-  return output;
+  return { ...output, durationMs };
 }

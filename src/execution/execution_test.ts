@@ -106,6 +106,7 @@ Deno.test("noop succeeds; with sleep_ms it heartbeats and honours cancellation",
     waited,
   );
   assertEquals(slept.result, { slept_ms: 1200 });
+  assert(Number.isInteger(slept.durationMs) && slept.durationMs >= 1200, `${slept.durationMs}`);
   assert(waited.beats >= 2, `heartbeats: ${waited.beats}`);
   const controller = new AbortController();
   const pending = dispatch(

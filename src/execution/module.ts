@@ -44,6 +44,12 @@ export interface ModuleResult {
   readonly budgetConsumed: string;
 }
 
+/** A module's result with the time the host measured around it. */
+export interface DispatchResult extends ModuleResult {
+  /** Milliseconds the module ran. */
+  readonly durationMs: number;
+}
+
 /** What the host gives a running module. */
 export interface ModuleContext {
   /** Aborted when the run is canceled or its timebox ends. */

@@ -76,6 +76,8 @@ export interface RunEnding {
   readonly message: string;
   /** Spent, as a decimal. */
   readonly budgetConsumed?: string;
+  /** How long the module ran. */
+  readonly durationMs?: number;
   /** Artifacts to store with the ending. */
   readonly artifacts?: readonly ArtifactDraft[];
 }
@@ -107,6 +109,7 @@ export async function finishRun(
              result = ${ending.result === undefined ? null : tx.json(ending.result as never)},
              message = ${ending.message.slice(0, 4000)},
              budget_consumed = ${ending.budgetConsumed ?? null},
+             duration_ms = ${ending.durationMs ?? null},
              started_at = coalesce(started_at, now()),
              finished_at = now()
        WHERE id = ${runId} AND status IN ('pending', 'running')

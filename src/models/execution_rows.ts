@@ -14,6 +14,7 @@ export const ExecutionRunRow = z.strictObject({
   result: col.json().nullable(),
   message: col.text(4000, 0).nullable(),
   budget_consumed: col.decimal().nullable(),
+  duration_ms: col.integer().min(0).nullable(),
   started_at: col.timestamp().nullable(),
   finished_at: col.timestamp().nullable(),
   created_at: col.timestamp(),
