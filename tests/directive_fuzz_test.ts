@@ -7,6 +7,7 @@ import { assert, assertEquals } from "@std/assert";
 import { createMigratedDatabase, withSql } from "./_db.ts";
 import { builtinSchema, counts } from "./_directives.ts";
 import { DirectiveValidationError, submitDirective } from "../src/directives/mod.ts";
+import { DIRECTIVE_FIELDS } from "../src/models/mod.ts";
 
 const DOCUMENTS = 1000;
 const schema = builtinSchema();
@@ -17,19 +18,6 @@ const text = fc.oneof(
   fc.constantFrom("", " ", "a\u0000b", "\uD800", "'; DROP TABLE directives; --", "😀".repeat(3)),
   fc.string({ minLength: 4001, maxLength: 4100 }),
 );
-
-const KEYS = [
-  "type",
-  "issued_by",
-  "objective",
-  "scope",
-  "constraints",
-  "success_metrics",
-  "budget",
-  "timebox",
-  "payload",
-  "idempotency_key",
-];
 
 // Plausible documents: mostly valid values, with the awkward ones mixed in.
 const plausible = fc.record({
@@ -62,7 +50,11 @@ const plausible = fc.record({
 const document = fc.tuple(
   plausible,
   fc.option(
-    fc.tuple(fc.constantFrom("drop", "retype", "add"), fc.constantFrom(...KEYS), fc.anything()),
+    fc.tuple(
+      fc.constantFrom("drop", "retype", "add"),
+      fc.constantFrom(...DIRECTIVE_FIELDS),
+      fc.anything(),
+    ),
     { freq: 2 },
   ),
 ).map(([doc, mutation]) => {

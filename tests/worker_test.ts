@@ -8,28 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { createMigratedDatabase } from "./_db.ts";
 import { freePort, startDevServer } from "./_temporal.ts";
 import type { pingWorkflow } from "../src/workflows/mod.ts";
-import { collect } from "./_worker_process.ts";
-
-function spawnWorker(env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=worker", "src/worker.ts"],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function waitFor(lines: string[], text: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!lines.some((line) => line.includes(text))) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for "${text}"; output:\n${lines.join("\n")}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { killWorker, spawnWorker } from "./_worker_process.ts";
 
 Deno.test({
   name: "worker connects, runs the ping workflow against Postgres and drains on SIGTERM",
@@ -39,16 +18,14 @@ Deno.test({
     const server = await startDevServer();
     const db = await createMigratedDatabase();
     const taskQueue = `worker-test-${crypto.randomUUID()}`;
-    const child = spawnWorker({
+    const worker = await spawnWorker({
       DATABASE_URL: db.appUrl,
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
       KEEL_LOG_LEVEL: "info",
     });
-    const lines: string[] = [];
-    const reading = Promise.all([collect(child.stdout, lines), collect(child.stderr, lines)]);
+    const { child, lines } = worker;
     try {
-      await waitFor(lines, "worker ready and idle", 60_000);
       const connection = await NativeConnection.connect({ address: server.address });
       try {
         const client = new Client({ connection });
@@ -64,7 +41,7 @@ Deno.test({
       }
       child.kill("SIGTERM");
       const status = await child.status;
-      await reading;
+      await worker.drained;
       assertEquals(status.code, 0, lines.join("\n"));
       assert(lines.some((line) => line.includes('"message":"worker stopped"')), lines.join("\n"));
       // Every line the worker wrote is a JSON log record with a level.
@@ -73,12 +50,7 @@ Deno.test({
         assert(["debug", "info", "warn", "error"].includes(record.level), line);
       }
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await child.status;
+      await killWorker(worker);
       await db.drop();
       await server.stop();
     }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./_args.ts";
 import { parseDatabaseConfig, readEnv } from "../config/mod.ts";
 import { connect } from "../db/mod.ts";
 import { auditLedger } from "../directives/mod.ts";
@@ -28,26 +28,16 @@ Environment:
 Exit codes: 0 intact, 1 broken, 2 bad usage or no database.`;
 
 async function main(args: string[]): Promise<number> {
-  let values: { directive?: string; json?: boolean; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        directive: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    console.error(`audit: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const line = parseCommandLine(args, {
+    name: "audit",
+    help: HELP,
+    options: {
+      directive: { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  if ("exit" in line) return line.exit;
+  const values = line.values as { directive?: string; json?: boolean };
   if (values.directive !== undefined && !/^[0-9a-f-]{36}$/i.test(values.directive)) {
     console.error(`audit: --directive "${values.directive}" is not a directive id (a UUID)`);
     return 2;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./_args.ts";
 import { parseMigrationConfig, readEnv } from "../config/mod.ts";
 import { connect, migrate, migrationStatus, readMigrations, redactUrl } from "../db/mod.ts";
 
@@ -26,26 +26,16 @@ Environment:
 Exit codes: 0 done, 1 refused or failed, 2 bad usage.`;
 
 async function main(args: string[]): Promise<number> {
-  let values: { status?: boolean; dir?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        status: { type: "boolean" },
-        dir: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    console.error(`migrate: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const line = parseCommandLine(args, {
+    name: "migrate",
+    help: HELP,
+    options: {
+      status: { type: "boolean" },
+      dir: { type: "string" },
+    },
+  });
+  if ("exit" in line) return line.exit;
+  const values = line.values as { status?: boolean; dir?: string };
   const config = parseMigrationConfig(
     readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], (n) => Deno.env.get(n)),
   );

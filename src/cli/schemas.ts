@@ -7,8 +7,8 @@
  *
  * @module
  */
+import { parseCommandLine } from "./_args.ts";
 import { posix } from "node:path";
-import { parseArgs } from "node:util";
 import { BUILTIN_MODULES, createRegistry } from "../execution/registry.ts";
 import { DIRECTIVE_SCHEMA_PATH, directiveJsonSchemaText } from "../models/directive_json_schema.ts";
 
@@ -39,26 +39,16 @@ async function readOrUndefined(path: string): Promise<string | undefined> {
 }
 
 async function main(args: string[]): Promise<number> {
-  let values: { check?: boolean; root?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        check: { type: "boolean" },
-        root: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    console.error(`schemas: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const line = parseCommandLine(args, {
+    name: "schemas",
+    help: HELP,
+    options: {
+      check: { type: "boolean" },
+      root: { type: "string" },
+    },
+  });
+  if ("exit" in line) return line.exit;
+  const values = line.values as { check?: boolean; root?: string };
   const path = posix.join(values.root ?? ".", DIRECTIVE_SCHEMA_PATH);
   const text = directiveJsonSchemaText(createRegistry(BUILTIN_MODULES).types());
   const committed = await readOrUndefined(path);

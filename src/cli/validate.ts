@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./_args.ts";
 import { ConfigError, parseMigrationConfig, readEnv } from "../config/mod.ts";
 import { formatViolation, validate, ValidateError } from "../validate/mod.ts";
 
@@ -59,27 +59,17 @@ Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
 infrastructure problem (unreadable tree, unreachable database).`;
 
 async function main(args: string[]): Promise<number> {
-  let values: { root?: string; "skip-db"?: boolean; examples?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        root: { type: "string" },
-        "skip-db": { type: "boolean" },
-        examples: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    console.error(`validate: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const line = parseCommandLine(args, {
+    name: "validate",
+    help: HELP,
+    options: {
+      root: { type: "string" },
+      "skip-db": { type: "boolean" },
+      examples: { type: "string" },
+    },
+  });
+  if ("exit" in line) return line.exit;
+  const values = line.values as { root?: string; "skip-db"?: boolean; examples?: string };
   const skipDb = values["skip-db"] === true;
   const databaseUrl = skipDb ? undefined : parseMigrationConfig(
     readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], (n) => Deno.env.get(n)),

@@ -15,6 +15,20 @@ export const DIRECTIVE_LIMITS = {
   budgetMaxAmount: "99999999999999.9999",
 } as const;
 
+/** The contract's fields, in document order; `createDirectiveSchema` has exactly these keys. */
+export const DIRECTIVE_FIELDS = [
+  "type",
+  "issued_by",
+  "objective",
+  "scope",
+  "constraints",
+  "success_metrics",
+  "budget",
+  "timebox",
+  "payload",
+  "idempotency_key",
+] as const;
+
 /** Maximum payload size in bytes (UTF-8 JSON). */
 export const PAYLOAD_MAX_BYTES = DIRECTIVE_LIMITS.payloadMaxKiB * 1024;
 

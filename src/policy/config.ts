@@ -24,22 +24,8 @@
  * @module
  */
 import { z } from "zod";
-import { DIRECTIVE_LIMITS, jsonPath } from "../models/mod.ts";
+import { DIRECTIVE_FIELDS, DIRECTIVE_LIMITS, jsonPath } from "../models/mod.ts";
 import { parseBudget } from "./budget.ts";
-
-/** The directive fields a `required_fields` path may start with. */
-export const DIRECTIVE_FIELDS = [
-  "type",
-  "issued_by",
-  "objective",
-  "scope",
-  "constraints",
-  "success_metrics",
-  "budget",
-  "timebox",
-  "payload",
-  "idempotency_key",
-] as const;
 
 /** Bounds on a policy config. */
 export const POLICY_LIMITS = {

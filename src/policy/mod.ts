@@ -27,7 +27,6 @@ export {
 } from "./budget.ts";
 export { type Iso4217Entry, ISO_4217, ISO_4217_CODES } from "./_iso4217.ts";
 export {
-  DIRECTIVE_FIELDS,
   loadPolicy,
   parsePolicy,
   POLICY_LIMITS,
