@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { readOptionalText } from "./source_files.ts";
 import { posix } from "node:path";
 import { ValidateError, type Violation } from "./violation.ts";
 
@@ -110,15 +111,6 @@ export function checkContractFields(
 }
 
 /** Reads `<root>/ai/runtime/contracts/directive.md`; undefined when it does not exist. */
-export async function readContractDoc(root: string): Promise<string | undefined> {
-  const path = posix.join(root, CONTRACT_DOC_PATH);
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new ValidateError(
-      `Cannot read "${path}": ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  }
+export function readContractDoc(root: string): Promise<string | undefined> {
+  return readOptionalText(root, CONTRACT_DOC_PATH);
 }

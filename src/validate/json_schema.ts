@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readOptionalText } from "./source_files.ts";
 import { posix } from "node:path";
 import { DIRECTIVE_SCHEMA_PATH } from "../models/directive_json_schema.ts";
 import { ValidateError, type Violation } from "./violation.ts";
@@ -30,15 +31,6 @@ export function checkJsonSchemaFreshness(
 }
 
 /** Reads `<root>/docs/schemas/directive.schema.json`; undefined when it does not exist. */
-export async function readCommittedJsonSchema(root: string): Promise<string | undefined> {
-  const path = posix.join(root, DIRECTIVE_SCHEMA_PATH);
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new ValidateError(
-      `Cannot read "${path}": ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  }
+export function readCommittedJsonSchema(root: string): Promise<string | undefined> {
+  return readOptionalText(root, DIRECTIVE_SCHEMA_PATH);
 }

@@ -65,3 +65,17 @@ export async function readImportMap(root: string): Promise<Record<string, string
     return {};
   }
 }
+
+/** Reads `<root>/<path>` as text; undefined when it does not exist. */
+export async function readOptionalText(root: string, path: string): Promise<string | undefined> {
+  const full = posix.join(root, path);
+  try {
+    return await Deno.readTextFile(full);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ValidateError(
+      `Cannot read "${full}": ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}
