@@ -7,8 +7,7 @@
  * @module
  */
 import { readOptionalText } from "./source_files.ts";
-import { posix } from "node:path";
-import { ValidateError, type Violation } from "./violation.ts";
+import type { Violation } from "./violation.ts";
 
 /** The cognition-side description of the directive contract, relative to the root. */
 export const CONTRACT_DOC_PATH = "ai/runtime/contracts/directive.md";

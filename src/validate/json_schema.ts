@@ -6,9 +6,8 @@
  * @module
  */
 import { readOptionalText } from "./source_files.ts";
-import { posix } from "node:path";
 import { DIRECTIVE_SCHEMA_PATH } from "../models/directive_json_schema.ts";
-import { ValidateError, type Violation } from "./violation.ts";
+import type { Violation } from "./violation.ts";
 
 /**
  * Compares the committed text (undefined when the file is missing) with the
