@@ -59,6 +59,21 @@ function checkAttribution(message: Attribution | undefined): void {
 }
 
 /**
+ * The attempt a (possibly restarted) loop runs first: the first one; the
+ * unfinished last one again; the last one again when it finished with a
+ * result (its stored result is returned, the module does not run); or the
+ * next one after an ERROR or a cancellation.
+ */
+function resumeAttempt(
+  step: { lastAttempt: number; lastAttemptEnded: boolean; lastOutcome: string | null },
+): number {
+  if (step.lastAttempt === 0) return 1;
+  if (!step.lastAttemptEnded) return step.lastAttempt;
+  const hasResult = step.lastOutcome === "SUCCESS" || step.lastOutcome === "FAILURE";
+  return hasResult ? step.lastAttempt : step.lastAttempt + 1;
+}
+
+/**
  * One directive's control loop: policy, approval gate, execution attempts,
  * evaluation, completion. Every state change is written to Postgres by an
  * activity; the workflow only coordinates. Its id is derived from the
@@ -199,12 +214,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
   phase = "executing";
   directiveStatus = await db.startExecution(directiveId);
   let outcome: ExecutionResult | undefined;
-  let next = step.lastAttemptEnded || step.lastAttempt === 0
-    ? step.lastAttempt + 1
-    : step.lastAttempt;
-  if (step.lastAttemptEnded && step.lastOutcome !== "ERROR" && step.lastOutcome !== null) {
-    next = step.lastAttempt; // the last attempt finished with a result: do not run again
-  }
+  let next = resumeAttempt(step);
   while (next <= input.maxAttempts && abortRequest === undefined) {
     attempt = next;
     executionScope = new CancellationScope();
