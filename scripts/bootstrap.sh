@@ -67,6 +67,30 @@ keel_need_temporal() {
   keel_say "built $keel_cache/bin/temporal in $((SECONDS - started)) s"
 }
 
+# The S3-compatible server the artifact tests run against (ADR 0004): built
+# from Go modules like the Temporal CLI, cached beside it. Only tests need it.
+keel_versitygw_module="github.com/versity/versitygw/cmd/versitygw"
+keel_versitygw_version="v1.8.0"
+
+keel_need_versitygw() {
+  if [ -x "$keel_cache/bin/versitygw" ]; then
+    keel_say "versitygw found in cache: $keel_cache/bin/versitygw"
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    keel_say "versitygw (the S3 server the tests use) is missing and Go is not installed"
+    return 1
+  fi
+  keel_say "building versitygw $keel_versitygw_version for the S3 artifact tests"
+  mkdir -p "$keel_cache/bin"
+  local started=$SECONDS
+  if ! GOBIN="$keel_cache/bin" GOFLAGS=-mod=mod go install "$keel_versitygw_module@$keel_versitygw_version" >&2; then
+    keel_say "go install $keel_versitygw_module@$keel_versitygw_version failed; see docs/decisions/0004_s3_test_server_versitygw.md"
+    return 1
+  fi
+  keel_say "built $keel_cache/bin/versitygw in $((SECONDS - started)) s"
+}
+
 keel_need_postgres() {
   if [ "${KEEL_SKIP_POSTGRES:-}" = "1" ]; then
     keel_say "skipping the system PostgreSQL check (KEEL_SKIP_POSTGRES=1)"

@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 keel_bootstrap
+keel_need_versitygw
+export KEEL_VERSITYGW_BIN="$keel_cache/bin/versitygw"
 deno install --frozen --quiet
 exec deno task ok

@@ -8,7 +8,9 @@
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import {
   type DatabaseConfig,
+  parseArtifactConfig,
   parseDatabaseConfig,
+  parseProvidersConfig,
   parseTemporalConfig,
   parseWorkerConfig,
   readEnv,
@@ -20,6 +22,8 @@ import { type ActivityDeps, createActivities } from "./activities/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "./execution/mod.ts";
 import { defaultEvaluator } from "./evaluation/mod.ts";
 import { loadPolicy } from "./policy/mod.ts";
+import { createLlmProvider } from "./llm/mod.ts";
+import { artifactStorageFrom } from "./artifacts/mod.ts";
 import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
@@ -152,6 +156,23 @@ const WORKER_ENV = [
   "TEMPORAL_ADDRESS",
   "TEMPORAL_NAMESPACE",
   "TEMPORAL_TASK_QUEUE",
+  "KEEL_LLM_PROVIDER",
+  "ANTHROPIC_API_KEY",
+  "ANTHROPIC_BASE_URL",
+  "KEEL_LLM_TIMEOUT_MS",
+  "KEEL_EMBEDDINGS_PROVIDER",
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+  "KEEL_EMBEDDINGS_TIMEOUT_MS",
+  "KEEL_ARTIFACT_STORE",
+  "KEEL_ARTIFACT_DIR",
+  "KEEL_ARTIFACT_MAX_BYTES",
+  "KEEL_S3_ENDPOINT",
+  "KEEL_S3_BUCKET",
+  "KEEL_S3_REGION",
+  "KEEL_S3_FORCE_PATH_STYLE",
+  "KEEL_S3_ACCESS_KEY_ID",
+  "KEEL_S3_SECRET_ACCESS_KEY",
 ];
 
 async function main(): Promise<void> {
@@ -159,6 +180,8 @@ async function main(): Promise<void> {
   const database: DatabaseConfig = parseDatabaseConfig(env);
   const temporal = parseTemporalConfig(env);
   const settings = parseWorkerConfig(env);
+  const providers = parseProvidersConfig(env);
+  const artifactConfig = parseArtifactConfig(env);
   const log = createLogger({ level: database.logLevel, service: "keel-worker" });
   Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
   const policy = await loadPolicy(settings.policyFile);
@@ -173,6 +196,8 @@ async function main(): Promise<void> {
       registry: createRegistry(BUILTIN_MODULES),
       evaluator: defaultEvaluator,
       maxAttempts: settings.maxAttempts,
+      llm: createLlmProvider(providers.llm),
+      artifacts: artifactStorageFrom(artifactConfig),
       reconcileIntervalSeconds: settings.reconcileIntervalSeconds,
     });
   } catch (error) {
@@ -182,6 +207,11 @@ async function main(): Promise<void> {
   log.info("worker ready and idle", {
     database: redactUrl(database.databaseUrl),
     policy: `${policy.name}@${policy.version}`,
+    llm_provider: providers.llm.kind,
+    artifact_store: artifactConfig.kind === "fs"
+      ? `fs:${artifactConfig.dir}`
+      : `s3:${artifactConfig.endpoint}/${artifactConfig.bucket}`,
+    embeddings_provider: providers.embeddings.kind,
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {

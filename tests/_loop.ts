@@ -10,6 +10,11 @@ import { defaultEvaluator, type Evaluator } from "../src/evaluation/mod.ts";
 import { type LoopTarget } from "../src/loop/mod.ts";
 import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
 import { createLogger } from "../src/telemetry/log.ts";
+import {
+  type ArtifactStorage,
+  createFsStore,
+  DEFAULT_ARTIFACT_MAX_BYTES,
+} from "../src/artifacts/mod.ts";
 import { type RunningWorker, startWorker } from "../src/worker.ts";
 import { createMigratedDatabase, type TestDatabase } from "./_db.ts";
 import { type DevServer, startDevServer } from "./_temporal.ts";
@@ -32,6 +37,8 @@ export interface LoopHarness {
   readonly client: Client;
   /** Where loops run. */
   readonly target: LoopTarget;
+  /** Where the worker stores artifact bodies. */
+  readonly artifacts: ArtifactStorage;
   /** The in-process worker, when one runs. */
   worker: RunningWorker | undefined;
   /** Starts the in-process worker (when started with `noWorker`). */
@@ -54,6 +61,8 @@ export interface LoopHarnessOptions {
   readonly noWorker?: boolean;
   /** Execution modules (default: the built-in ones). */
   readonly modules?: readonly ExecutionModule[];
+  /** Artifact storage (default: a filesystem store in a temporary directory). */
+  readonly artifacts?: ArtifactStorage;
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
@@ -67,6 +76,10 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
   const maxAttempts = options.maxAttempts ?? 2;
   const policy = await testPolicy(options.policy);
   const log = createLogger({ level: "warn", service: "test-worker" });
+  const artifacts = options.artifacts ?? {
+    store: createFsStore({ dir: await Deno.makeTempDir({ prefix: "keel-artifacts-" }) }),
+    maxBytes: DEFAULT_ARTIFACT_MAX_BYTES,
+  };
   const launch = () =>
     startWorker({
       temporal: { address: server.address, namespace: "default", taskQueue },
@@ -76,6 +89,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       registry: createRegistry(options.modules ?? BUILTIN_MODULES),
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
+      artifacts,
       ...(options.reconcileIntervalSeconds === undefined
         ? {}
         : { reconcileIntervalSeconds: options.reconcileIntervalSeconds }),
@@ -86,6 +100,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
     sql,
     client,
     target: { client, taskQueue, maxAttempts },
+    artifacts,
     worker: undefined,
     async startWorker() {
       harness.worker = await launch();

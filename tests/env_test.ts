@@ -37,7 +37,7 @@ async function scriptNames(): Promise<Set<string>> {
       if (match[1] && !SHELL_VARS.has(match[1])) names.add(match[1]);
     }
   }
-  for (const path of ["tests/_db.ts", "tests/_temporal.ts"]) {
+  for (const path of ["tests/_db.ts", "tests/_temporal.ts", "tests/_s3.ts"]) {
     const text = await Deno.readTextFile(path);
     for (const match of text.matchAll(/Deno\.env\.get\("([A-Z][A-Z0-9_]*)"\)/g)) {
       if (match[1] && !SHELL_VARS.has(match[1])) names.add(match[1]);

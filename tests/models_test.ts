@@ -20,6 +20,7 @@ import {
   type NewTransitionRow,
   TABLES,
 } from "../src/models/mod.ts";
+import type { NewBudgetLedgerRow } from "../src/models/budget_rows.ts";
 import { createMigratedDatabase, withSql } from "./_db.ts";
 
 /** Ids of rows inserted earlier, for foreign keys. */
@@ -102,6 +103,14 @@ const INPUTS = {
     dimensions: 3,
     content: "embedded text",
     embedding: [0.25, -1.5, 3.125],
+  }),
+  budget_ledger: (ids: Inserted): NewBudgetLedgerRow => ({
+    directive_id: ids.directiveId,
+    idempotency_key: "wf-1/run-1/1",
+    provider: "anthropic",
+    model: "claude-sonnet-4-5",
+    amount: "0.0123",
+    currency: "EUR",
   }),
 } satisfies Record<string, (ids: Inserted) => Record<string, unknown>>;
 

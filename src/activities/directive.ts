@@ -27,6 +27,12 @@ import {
 import type { ExecutionResult } from "../workflows/directive/api.ts";
 import { type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
+import {
+  type ArtifactStorage,
+  ArtifactTooLargeError,
+  prepareArtifact,
+  type PreparedArtifact,
+} from "../artifacts/mod.ts";
 
 /** What the directive activities need. */
 export interface DirectiveActivityDeps {
@@ -38,6 +44,8 @@ export interface DirectiveActivityDeps {
   readonly registry: ModuleRegistry;
   /** The evaluator of finished runs. */
   readonly evaluator: Evaluator;
+  /** Where artifact bodies go, and the largest accepted. */
+  readonly artifacts: ArtifactStorage;
   /** The structured logger. */
   readonly log: Logger;
 }
@@ -252,7 +260,25 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
           signal: context.cancellationSignal,
           heartbeat: (details) => context.heartbeat(details),
         });
-        ending = withinBudget(result, directive.budget_amount)
+        let prepared: PreparedArtifact[] = [];
+        let refusal: string | undefined;
+        try {
+          prepared = await Promise.all(
+            result.artifacts.map((draft) => prepareArtifact(draft, deps.artifacts)),
+          );
+        } catch (error) {
+          if (!(error instanceof ArtifactTooLargeError)) throw error;
+          refusal = error.message;
+        }
+        ending = refusal !== undefined
+          ? {
+            status: "failed",
+            outcome: "ERROR",
+            message: refusal,
+            budgetConsumed: result.budgetConsumed,
+            durationMs: result.durationMs,
+          }
+          : withinBudget(result, directive.budget_amount)
           ? {
             status: result.status === "SUCCESS" ? "completed" : "failed",
             outcome: result.status,
@@ -260,7 +286,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
             message: result.message,
             budgetConsumed: result.budgetConsumed,
             durationMs: result.durationMs,
-            artifacts: result.artifacts,
+            artifacts: prepared,
           }
           : {
             status: "failed",

@@ -9,9 +9,12 @@ import type { ModuleRegistry } from "../execution/mod.ts";
 import type { Evaluator } from "../evaluation/mod.ts";
 import type { PolicyConfig } from "../policy/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { ArtifactStorage } from "../artifacts/mod.ts";
 import { createPingActivities } from "./ping.ts";
 import { createDirectiveActivities } from "./directive.ts";
 import { createReconcileActivities } from "./reconcile.ts";
+import { createLlmActivities } from "./llm.ts";
+import { createNoopLlmProvider, type LlmProvider } from "../llm/mod.ts";
 
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -25,8 +28,12 @@ export interface ActivityDeps {
   readonly evaluator: Evaluator;
   /** Execution attempts per directive, for loops the reconciler starts. */
   readonly maxAttempts: number;
+  /** Where artifact bodies go, and the largest accepted. */
+  readonly artifacts: ArtifactStorage;
   /** The structured logger. */
   readonly log: Logger;
+  /** The model provider `callLlm` uses; the NoOp provider when absent. */
+  readonly llm?: LlmProvider;
 }
 
 /** Builds every activity the worker registers. */
@@ -35,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPingActivities(deps),
     ...createDirectiveActivities(deps),
     ...createReconcileActivities(deps),
+    ...createLlmActivities({ ...deps, llm: deps.llm ?? createNoopLlmProvider() }),
   };
 }
 

@@ -60,6 +60,76 @@ export const ENV_VARS: readonly EnvVar[] = [
     description: "Lowest log level written: debug, info, warn or error",
     default: "info",
   },
+  {
+    name: "KEEL_LLM_PROVIDER",
+    description: "Model provider for call_llm: noop (refuses every call) or anthropic",
+    default: "noop",
+  },
+  {
+    name: "ANTHROPIC_API_KEY",
+    description: "Anthropic API key; required when the LLM provider is anthropic",
+  },
+  {
+    name: "ANTHROPIC_BASE_URL",
+    description: "Anthropic API base URL (scheme and host, no /v1)",
+    default: "https://api.anthropic.com",
+  },
+  {
+    name: "KEEL_LLM_TIMEOUT_MS",
+    description: "Milliseconds before one LLM call is abandoned as a timeout",
+    default: "60000",
+  },
+  {
+    name: "KEEL_EMBEDDINGS_PROVIDER",
+    description: "Embeddings provider: noop (refuses every call) or openai",
+    default: "noop",
+  },
+  {
+    name: "OPENAI_API_KEY",
+    description: "OpenAI API key; required when the embeddings provider is openai",
+  },
+  {
+    name: "OPENAI_BASE_URL",
+    description: "OpenAI API base URL (scheme and host, no /v1)",
+    default: "https://api.openai.com",
+  },
+  {
+    name: "KEEL_EMBEDDINGS_TIMEOUT_MS",
+    description: "Milliseconds before one embeddings call is abandoned as a timeout",
+    default: "30000",
+  },
+  {
+    name: "KEEL_ARTIFACT_STORE",
+    description: "Where artifact bodies of 64 KiB and more go: fs (a directory) or s3",
+    default: "fs",
+  },
+  {
+    name: "KEEL_ARTIFACT_DIR",
+    description: "Directory of the filesystem artifact store",
+    default: ".data/artifacts",
+  },
+  {
+    name: "KEEL_ARTIFACT_MAX_BYTES",
+    description: "Largest artifact body accepted, in bytes",
+    default: "10485760",
+  },
+  {
+    name: "KEEL_S3_ENDPOINT",
+    description: "S3-compatible endpoint URL, e.g. https://<account>.r2.cloudflarestorage.com",
+  },
+  { name: "KEEL_S3_BUCKET", description: "Bucket of the S3 artifact store (it must exist)" },
+  {
+    name: "KEEL_S3_REGION",
+    description: "Region of the bucket; auto for Cloudflare R2",
+    default: "auto",
+  },
+  {
+    name: "KEEL_S3_FORCE_PATH_STYLE",
+    description: "Address the bucket in the URL path (true for most S3-compatible servers)",
+    default: "true",
+  },
+  { name: "KEEL_S3_ACCESS_KEY_ID", description: "Access key id of the S3 artifact store" },
+  { name: "KEEL_S3_SECRET_ACCESS_KEY", description: "Secret access key of the S3 artifact store" },
 ];
 
 /** A snapshot of named environment variables; unset ones are absent. */
@@ -227,4 +297,170 @@ const actorSchema = z.object({
 /** The identity the CLI records on the ledger. */
 export function parseActor(env: EnvSnapshot): string {
   return parseWith(actorSchema, env).KEEL_ACTOR;
+}
+
+const httpUrl = z.string().refine(
+  (value) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(value),
+  "must be an http:// or https:// URL",
+);
+const timeoutMs = z.coerce.number().int().min(100).max(600_000);
+
+const providersSchema = z.object({
+  KEEL_LLM_PROVIDER: z.enum(["noop", "anthropic"]).default("noop"),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: httpUrl.default(defaultOf("ANTHROPIC_BASE_URL")),
+  KEEL_LLM_TIMEOUT_MS: timeoutMs.default(Number(defaultOf("KEEL_LLM_TIMEOUT_MS"))),
+  KEEL_EMBEDDINGS_PROVIDER: z.enum(["noop", "openai"]).default("noop"),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: httpUrl.default(defaultOf("OPENAI_BASE_URL")),
+  KEEL_EMBEDDINGS_TIMEOUT_MS: timeoutMs.default(Number(defaultOf("KEEL_EMBEDDINGS_TIMEOUT_MS"))),
+}).superRefine((env, ctx) => {
+  // The key's value is never echoed: parseWith quotes the (absent) value only.
+  if (env.KEEL_LLM_PROVIDER === "anthropic" && env.ANTHROPIC_API_KEY === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ANTHROPIC_API_KEY"],
+      message: "is required when KEEL_LLM_PROVIDER=anthropic",
+    });
+  }
+  if (env.KEEL_EMBEDDINGS_PROVIDER === "openai" && env.OPENAI_API_KEY === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["OPENAI_API_KEY"],
+      message: "is required when KEEL_EMBEDDINGS_PROVIDER=openai",
+    });
+  }
+});
+
+/** Which LLM provider to build, with what it needs. */
+export type LlmProviderConfig =
+  | { readonly kind: "noop" }
+  | {
+    readonly kind: "anthropic";
+    readonly apiKey: string;
+    readonly baseUrl: string;
+    readonly timeoutMs: number;
+  };
+
+/** Which embeddings provider to build, with what it needs. */
+export type EmbeddingsProviderConfig =
+  | { readonly kind: "noop" }
+  | {
+    readonly kind: "openai";
+    readonly apiKey: string;
+    readonly baseUrl: string;
+    readonly timeoutMs: number;
+  };
+
+/** The model providers a worker uses. */
+export interface ProvidersConfig {
+  /** For `call_llm`. */
+  readonly llm: LlmProviderConfig;
+  /** For embeddings. */
+  readonly embeddings: EmbeddingsProviderConfig;
+}
+
+/**
+ * Parses the provider settings. Both default to `noop`; an opt-in provider
+ * without its key is refused. Error messages never show a key: a key is only
+ * ever reported missing.
+ */
+export function parseProvidersConfig(env: EnvSnapshot): ProvidersConfig {
+  const redacted = { ...env };
+  for (const name of ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]) {
+    if (redacted[name] !== undefined) redacted[name] = "(redacted)";
+  }
+  const result = providersSchema.safeParse(env);
+  // A key only ever passes or is missing, so the redacted copy fails the same way.
+  const parsed = result.success ? result.data : parseWith(providersSchema, redacted);
+  return {
+    llm: parsed.KEEL_LLM_PROVIDER === "anthropic"
+      ? {
+        kind: "anthropic",
+        apiKey: parsed.ANTHROPIC_API_KEY as string,
+        baseUrl: parsed.ANTHROPIC_BASE_URL,
+        timeoutMs: parsed.KEEL_LLM_TIMEOUT_MS,
+      }
+      : { kind: "noop" },
+    embeddings: parsed.KEEL_EMBEDDINGS_PROVIDER === "openai"
+      ? {
+        kind: "openai",
+        apiKey: parsed.OPENAI_API_KEY as string,
+        baseUrl: parsed.OPENAI_BASE_URL,
+        timeoutMs: parsed.KEEL_EMBEDDINGS_TIMEOUT_MS,
+      }
+      : { kind: "noop" },
+  };
+}
+
+const artifactSchema = z.object({
+  KEEL_ARTIFACT_STORE: z.enum(["fs", "s3"]).default("fs"),
+  KEEL_ARTIFACT_DIR: z.string().min(1).default(defaultOf("KEEL_ARTIFACT_DIR")),
+  KEEL_ARTIFACT_MAX_BYTES: z.coerce.number().int().min(65_536).max(1024 ** 3).default(
+    Number(defaultOf("KEEL_ARTIFACT_MAX_BYTES")),
+  ),
+  KEEL_S3_ENDPOINT: httpUrl.optional(),
+  KEEL_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a bucket name")
+    .optional(),
+  KEEL_S3_REGION: z.string().min(1).max(64).default(defaultOf("KEEL_S3_REGION")),
+  KEEL_S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("true"),
+  KEEL_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  KEEL_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+}).superRefine((env, ctx) => {
+  if (env.KEEL_ARTIFACT_STORE !== "s3") return;
+  for (
+    const name of [
+      "KEEL_S3_ENDPOINT",
+      "KEEL_S3_BUCKET",
+      "KEEL_S3_ACCESS_KEY_ID",
+      "KEEL_S3_SECRET_ACCESS_KEY",
+    ] as const
+  ) {
+    if (env[name] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: "is required when KEEL_ARTIFACT_STORE=s3",
+      });
+    }
+  }
+});
+
+/** Where artifact bodies go. */
+export type ArtifactConfig =
+  & { readonly maxBytes: number }
+  & (
+    | { readonly kind: "fs"; readonly dir: string }
+    | {
+      readonly kind: "s3";
+      readonly endpoint: string;
+      readonly bucket: string;
+      readonly region: string;
+      readonly forcePathStyle: boolean;
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+    }
+  );
+
+/** Parses the artifact store settings; the secret key is never echoed in an error. */
+export function parseArtifactConfig(env: EnvSnapshot): ArtifactConfig {
+  const redacted = { ...env };
+  if (redacted.KEEL_S3_SECRET_ACCESS_KEY !== undefined) {
+    redacted.KEEL_S3_SECRET_ACCESS_KEY = "(redacted)";
+  }
+  const result = artifactSchema.safeParse(env);
+  const parsed = result.success ? result.data : parseWith(artifactSchema, redacted);
+  if (parsed.KEEL_ARTIFACT_STORE === "fs") {
+    return { kind: "fs", dir: parsed.KEEL_ARTIFACT_DIR, maxBytes: parsed.KEEL_ARTIFACT_MAX_BYTES };
+  }
+  return {
+    kind: "s3",
+    maxBytes: parsed.KEEL_ARTIFACT_MAX_BYTES,
+    endpoint: parsed.KEEL_S3_ENDPOINT ?? "",
+    bucket: parsed.KEEL_S3_BUCKET ?? "",
+    region: parsed.KEEL_S3_REGION,
+    forcePathStyle: parsed.KEEL_S3_FORCE_PATH_STYLE === "true",
+    accessKeyId: parsed.KEEL_S3_ACCESS_KEY_ID ?? "",
+    secretAccessKey: parsed.KEEL_S3_SECRET_ACCESS_KEY ?? "",
+  };
 }

@@ -1,9 +1,7 @@
 import type { Sql } from "../db/mod.ts";
 import { compareDecimals, type DirectiveRow, ExecutionRunRow } from "../models/mod.ts";
-import type { ArtifactDraft, ModuleResult } from "./module.ts";
-
-/** Bodies below this many bytes are stored inline in Postgres. */
-export const INLINE_LIMIT_BYTES = 64 * 1024;
+import { insertArtifact, type PreparedArtifact } from "../artifacts/mod.ts";
+import type { ModuleResult } from "./module.ts";
 
 /** The idempotency key of a directive's attempt: stable across activity retries. */
 export function runIdempotencyKey(directiveId: string, attempt: number): string {
@@ -50,20 +48,6 @@ export async function markRunning(sql: Sql, runId: string): Promise<ExecutionRun
   return existing;
 }
 
-/** Thrown when an artifact cannot be stored inline (the object store takes the rest). */
-export class ArtifactTooLargeError extends Error {
-  /** Creates the error. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ArtifactTooLargeError";
-  }
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** How a run ended. */
 export interface RunEnding {
   /** completed, failed or canceled. */
@@ -78,8 +62,8 @@ export interface RunEnding {
   readonly budgetConsumed?: string;
   /** How long the module ran. */
   readonly durationMs?: number;
-  /** Artifacts to store with the ending. */
-  readonly artifacts?: readonly ArtifactDraft[];
+  /** Artifacts to record with the ending, already routed by `prepareArtifact`. */
+  readonly artifacts?: readonly PreparedArtifact[];
 }
 
 /**
@@ -93,14 +77,6 @@ export async function finishRun(
   runId: string,
   ending: RunEnding,
 ): Promise<{ run: ExecutionRunRow; changed: boolean }> {
-  const artifacts = await Promise.all((ending.artifacts ?? []).map(async (draft) => {
-    if (draft.body.length >= INLINE_LIMIT_BYTES) {
-      throw new ArtifactTooLargeError(
-        `Artifact "${draft.kind}" of run "${runId}" is ${draft.body.length} bytes; inline storage takes less than ${INLINE_LIMIT_BYTES}`,
-      );
-    }
-    return { ...draft, sha256: await sha256Hex(draft.body) };
-  }));
   return await sql.begin(async (tx) => {
     const [updated] = await tx`
       UPDATE execution_runs
@@ -120,13 +96,11 @@ export async function finishRun(
       return { run: ExecutionRunRow.parse(existing), changed: false };
     }
     const run = ExecutionRunRow.parse(updated);
-    for (const artifact of artifacts) {
-      await tx`
-        INSERT INTO artifacts
-          (directive_id, run_id, kind, sha256, size_bytes, content_type, inline_content)
-        VALUES (${run.directive_id}, ${run.id}, ${artifact.kind}, ${artifact.sha256},
-          ${artifact.body.length}, ${artifact.contentType}, ${artifact.body})
-        ON CONFLICT DO NOTHING`;
+    for (const artifact of ending.artifacts ?? []) {
+      await insertArtifact(tx, artifact, {
+        directiveId: run.directive_id,
+        runId: run.id,
+      });
     }
     return { run, changed: true };
   }) as { run: ExecutionRunRow; changed: boolean };

@@ -18,6 +18,7 @@ import {
   NewEvaluationRow,
   NewMemoryEmbeddingRow,
 } from "./observation_rows.ts";
+import { BudgetLedgerRow, NewBudgetLedgerRow } from "./budget_rows.ts";
 
 /** A table's row schema and create-input schema. */
 export interface TableModel {
@@ -40,4 +41,5 @@ export const TABLES: Readonly<Record<string, TableModel>> = {
   artifacts: { row: ArtifactRow, insert: NewArtifactRow },
   evaluations: { row: EvaluationRow, insert: NewEvaluationRow },
   memory_embeddings: { row: MemoryEmbeddingRow, insert: NewMemoryEmbeddingRow },
+  budget_ledger: { row: BudgetLedgerRow, insert: NewBudgetLedgerRow },
 };

@@ -7,3 +7,4 @@
 export { pingWorkflow } from "./ping/workflows.ts";
 export { directiveWorkflow, executionWorkflow } from "./directive/workflows.ts";
 export { reconcilerWorkflow } from "./reconciler/workflows.ts";
+export { llmCallWorkflow } from "./llm/workflows.ts";

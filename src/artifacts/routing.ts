@@ -1,0 +1,116 @@
+import type { Sql, TransactionSql } from "../db/mod.ts";
+import { ArtifactRow } from "../models/mod.ts";
+import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactTooLargeError } from "./errors.ts";
+import { type ObjectStore, sha256Hex, verified } from "./store.ts";
+
+/** Bodies below this many bytes live inline in Postgres; the rest go to the object store. */
+export const INLINE_LIMIT_BYTES = 64 * 1024;
+
+/** The default ceiling on one artifact: 10 MiB. */
+export const DEFAULT_ARTIFACT_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Where artifact bodies go, and how large one may be. */
+export interface ArtifactStorage {
+  /** The object store for bodies of {@linkcode INLINE_LIMIT_BYTES} and more. */
+  readonly store: ObjectStore;
+  /** Largest body accepted, in bytes. */
+  readonly maxBytes: number;
+}
+
+/** A body to store, with its kind and type. */
+export interface ArtifactBody {
+  /** snake_case kind, e.g. `echo`. */
+  readonly kind: string;
+  /** MIME type. */
+  readonly contentType: string;
+  /** The bytes. */
+  readonly body: Uint8Array;
+}
+
+/** An artifact ready for its row: a small body inline, or a large one already in the store. */
+export interface PreparedArtifact {
+  /** snake_case kind. */
+  readonly kind: string;
+  /** MIME type. */
+  readonly contentType: string;
+  /** sha256 of the body. */
+  readonly sha256: string;
+  /** Size of the body. */
+  readonly sizeBytes: number;
+  /** The body, when small enough to live inline. */
+  readonly inline: Uint8Array | null;
+  /** Where the store keeps it, when large. */
+  readonly storageUri: string | null;
+}
+
+/**
+ * Routes a body by size: refuses one over the maximum, keeps a small one for
+ * the row, and writes a large one to the object store first. Writing the
+ * object before the row is safe because keys are content addresses: a retry
+ * finds the same object, and an object with no row is only unreferenced.
+ */
+export async function prepareArtifact(
+  draft: ArtifactBody,
+  storage: ArtifactStorage,
+): Promise<PreparedArtifact> {
+  const size = draft.body.length;
+  if (size > storage.maxBytes) {
+    throw new ArtifactTooLargeError(
+      `Cannot store artifact "${draft.kind}": it is ${size} bytes and the maximum is ${storage.maxBytes} (KEEL_ARTIFACT_MAX_BYTES)`,
+    );
+  }
+  const base = { kind: draft.kind, contentType: draft.contentType, sizeBytes: size };
+  if (size < INLINE_LIMIT_BYTES) {
+    return { ...base, sha256: await sha256Hex(draft.body), inline: draft.body, storageUri: null };
+  }
+  const put = await storage.store.put(draft.body, { contentType: draft.contentType });
+  return { ...base, sha256: put.key, inline: null, storageUri: put.uri };
+}
+
+/** Inserts an artifact's row; a duplicate (same directive, run, kind, sha256) is skipped. */
+export async function insertArtifact(
+  sql: Sql | TransactionSql,
+  artifact: PreparedArtifact,
+  link: { directiveId: string; runId: string | null },
+): Promise<void> {
+  await sql`
+    INSERT INTO artifacts
+      (directive_id, run_id, kind, sha256, size_bytes, content_type, inline_content, storage_uri)
+    VALUES (${link.directiveId}, ${link.runId}, ${artifact.kind}, ${artifact.sha256},
+      ${artifact.sizeBytes}, ${artifact.contentType}, ${artifact.inline}, ${artifact.storageUri})
+    ON CONFLICT DO NOTHING`;
+}
+
+/** An artifact's row with its verified body. */
+export interface ArtifactContent {
+  /** The row. */
+  readonly row: ArtifactRow;
+  /** The body, checked against the row's sha256. */
+  readonly body: Uint8Array;
+}
+
+/**
+ * Reads an artifact by id, from its row or from the object store, and
+ * verifies the body against the sha256 the row recorded.
+ */
+export async function readArtifact(
+  sql: Sql,
+  artifactId: string,
+  storage: Pick<ArtifactStorage, "store">,
+): Promise<ArtifactContent> {
+  const [found] = await sql`SELECT * FROM artifacts WHERE id = ${artifactId}`;
+  if (!found) throw new ArtifactNotFoundError(`No artifact has id "${artifactId}"`);
+  const row = ArtifactRow.parse(found);
+  if (row.inline_content !== null) {
+    return { row, body: await verified(row.sha256, row.inline_content, "Postgres") };
+  }
+  const uri = row.storage_uri ?? "";
+  if (uri !== storage.store.uriOf(row.sha256)) {
+    throw new ArtifactIntegrityError(
+      `Artifact "${artifactId}" is stored at "${uri}", which this ${storage.store.kind} store does not serve (expected "${
+        storage.store.uriOf(row.sha256)
+      }")`,
+    );
+  }
+  return { row, body: await storage.store.get(row.sha256) };
+}
