@@ -10,23 +10,33 @@ import {
   type DatabaseConfig,
   parseArtifactConfig,
   parseDatabaseConfig,
+  parseEvaluationConfig,
   parseProvidersConfig,
+  parseTelemetryConfig,
   parseTemporalConfig,
   parseWorkerConfig,
   readEnv,
+  TELEMETRY_ENV,
   type TemporalConfig,
 } from "./config/mod.ts";
 import { connect, redactUrl } from "./db/mod.ts";
 import { Client } from "@temporalio/client";
 import { type ActivityDeps, createActivities } from "./activities/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "./execution/mod.ts";
-import { defaultEvaluator } from "./evaluation/mod.ts";
+import { evaluatorFrom } from "./evaluation/mod.ts";
+import { startTelemetry } from "./telemetry/otel.ts";
 import { loadPolicy } from "./policy/mod.ts";
 import { createLlmProvider } from "./llm/mod.ts";
 import { artifactStorageFrom } from "./artifacts/mod.ts";
 import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
+import {
+  tracingActivityInterceptor,
+  tracingClientInterceptor,
+  tracingSinks,
+  WORKFLOW_TRACING_MODULE,
+} from "./telemetry/temporal_tracing.ts";
 
 /** Thrown when the worker cannot reach the Temporal server. */
 export class TemporalUnreachableError extends Error {
@@ -68,6 +78,7 @@ export async function bundleWorkflows(log: Logger): Promise<{ code: string }> {
   const quiet = temporalLogger({ ...log, info: log.debug });
   return await bundleWorkflowCode({
     workflowsPath: new URL("./workflows/mod.ts", import.meta.url).pathname,
+    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
     webpackConfigHook: confineBundler,
     logger: quiet,
   });
@@ -110,6 +121,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       // they are cancelled; an unfinished one is retried by another worker.
       shutdownGraceTime: "30 seconds",
       activities: createActivities(options),
+      interceptors: {
+        activity: [(ctx) => ({ inbound: tracingActivityInterceptor(ctx.info) })],
+        client: { workflow: [tracingClientInterceptor()] },
+      },
+      sinks: tracingSinks(),
     });
   } catch (error) {
     await connection.close();
@@ -119,7 +135,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     await connection.close();
   });
   if (options.reconcileIntervalSeconds !== undefined) {
-    const client = new Client({ connection, namespace: options.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: options.temporal.namespace,
+      interceptors: { workflow: [tracingClientInterceptor()] },
+    });
     await client.workflow.start<typeof reconcilerWorkflow>("reconcilerWorkflow", {
       workflowId: reconcilerWorkflowId(options.temporal.taskQueue),
       taskQueue: options.temporal.taskQueue,
@@ -173,6 +193,12 @@ const WORKER_ENV = [
   "KEEL_S3_FORCE_PATH_STYLE",
   "KEEL_S3_ACCESS_KEY_ID",
   "KEEL_S3_SECRET_ACCESS_KEY",
+  "KEEL_EVALUATOR",
+  "KEEL_EVALUATION_TIMEOUT_MS",
+  "BRAINTRUST_API_KEY",
+  "BRAINTRUST_API_URL",
+  "BRAINTRUST_PROJECT",
+  ...TELEMETRY_ENV,
 ];
 
 async function main(): Promise<void> {
@@ -182,6 +208,8 @@ async function main(): Promise<void> {
   const settings = parseWorkerConfig(env);
   const providers = parseProvidersConfig(env);
   const artifactConfig = parseArtifactConfig(env);
+  const evaluation = parseEvaluationConfig(env);
+  const telemetry = startTelemetry(parseTelemetryConfig(env, "keel-worker"));
   const log = createLogger({ level: database.logLevel, service: "keel-worker" });
   Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
   const policy = await loadPolicy(settings.policyFile);
@@ -194,7 +222,8 @@ async function main(): Promise<void> {
       log,
       policy,
       registry: createRegistry(BUILTIN_MODULES),
-      evaluator: defaultEvaluator,
+      evaluator: evaluatorFrom(evaluation),
+      evaluationTimeoutMs: evaluation.timeoutMs,
       maxAttempts: settings.maxAttempts,
       llm: createLlmProvider(providers.llm),
       artifacts: artifactStorageFrom(artifactConfig),
@@ -212,6 +241,8 @@ async function main(): Promise<void> {
       ? `fs:${artifactConfig.dir}`
       : `s3:${artifactConfig.endpoint}/${artifactConfig.bucket}`,
     embeddings_provider: providers.embeddings.kind,
+    evaluator: evaluation.kind,
+    telemetry: telemetry.enabled ? "otlp" : "off",
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
@@ -221,6 +252,7 @@ async function main(): Promise<void> {
   }
   await running.done;
   await sql.end({ timeout: 5 });
+  await telemetry.shutdown();
   log.info("worker stopped");
 }
 

@@ -9,7 +9,8 @@ import { BUILTIN_MODULES, createRegistry, type ExecutionModule } from "../src/ex
 import { defaultEvaluator, type Evaluator } from "../src/evaluation/mod.ts";
 import { type LoopTarget } from "../src/loop/mod.ts";
 import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
-import { createLogger } from "../src/telemetry/log.ts";
+import { createLogger, type Logger } from "../src/telemetry/log.ts";
+import { tracingClientInterceptor } from "../src/telemetry/temporal_tracing.ts";
 import {
   type ArtifactStorage,
   createFsStore,
@@ -63,6 +64,10 @@ export interface LoopHarnessOptions {
   readonly modules?: readonly ExecutionModule[];
   /** Artifact storage (default: a filesystem store in a temporary directory). */
   readonly artifacts?: ArtifactStorage;
+  /** The worker's logger (default: warnings and errors to stderr). */
+  readonly log?: Logger;
+  /** Milliseconds an evaluator may take. */
+  readonly evaluationTimeoutMs?: number;
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
@@ -71,11 +76,14 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
   const db = await createMigratedDatabase();
   const sql = connect(db.appUrl, { max: 4 });
   const connection = await NativeConnection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({
+    connection,
+    interceptors: { workflow: [tracingClientInterceptor()] },
+  });
   const taskQueue = `loop-${crypto.randomUUID()}`;
   const maxAttempts = options.maxAttempts ?? 2;
   const policy = await testPolicy(options.policy);
-  const log = createLogger({ level: "warn", service: "test-worker" });
+  const log = options.log ?? createLogger({ level: "warn", service: "test-worker" });
   const artifacts = options.artifacts ?? {
     store: createFsStore({ dir: await Deno.makeTempDir({ prefix: "keel-artifacts-" }) }),
     maxBytes: DEFAULT_ARTIFACT_MAX_BYTES,
@@ -90,6 +98,9 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
       artifacts,
+      ...(options.evaluationTimeoutMs === undefined
+        ? {}
+        : { evaluationTimeoutMs: options.evaluationTimeoutMs }),
       ...(options.reconcileIntervalSeconds === undefined
         ? {}
         : { reconcileIntervalSeconds: options.reconcileIntervalSeconds }),

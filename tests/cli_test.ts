@@ -456,5 +456,5 @@ Deno.test("the keel task runs with the `cli` permission set: no write, run or ff
   assertEquals(Object.keys(set).sort(), ["env", "net", "read", "sys"]);
   assertEquals(set.read, ["."]);
   assertEquals(set.sys, ["hostname"]);
-  assertEquals(set.net, ["127.0.0.1", "localhost", "postgres", "temporal"]);
+  assertEquals(set.net, ["127.0.0.1", "localhost", "postgres", "temporal", "otel-collector"]);
 });

@@ -20,6 +20,8 @@ import { createFsStore } from "../src/artifacts/mod.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { createMigratedDatabase, withSql } from "./_db.ts";
 import { MODEL, queryVector, storeFixture } from "./_memory_fixture.ts";
+import { startOtlpReceiver } from "./_otlp.ts";
+import { startTelemetry } from "../src/telemetry/otel.ts";
 
 async function submit(sql: Sql, overrides: Record<string, unknown>) {
   const { directive } = await submitDirective(sql, echoDocument(overrides), {
@@ -165,6 +167,40 @@ Deno.test("memory reader on the system Postgres", async (t) => {
       });
     });
   } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("each memory read is one span named after the query, values left out", async () => {
+  const receiver = startOtlpReceiver();
+  const telemetry = startTelemetry({
+    endpoint: receiver.endpoint,
+    serviceName: "keel-test",
+    resourceAttributes: {},
+    sampler: "parentbased_always_on",
+    samplerRatio: 1,
+    metricIntervalMs: 60_000,
+  });
+  const db = await createMigratedDatabase("keel_mem_span");
+  try {
+    await withSql(db.appUrl, async (sql) => {
+      const reader = createMemoryReader(sql);
+      await reader.semanticSearch({ vector: [0.25, 0.5], model: "secret-model-name" });
+      await assertRejects(() =>
+        readOnly(sql, (tx) => tx`DELETE FROM memory_embeddings`, { query: "sneaky" })
+      );
+    });
+    await telemetry.flush();
+    const spans = receiver.spans();
+    const search = spans.find((s) => s.name === "memory semantic_search");
+    assert(search, spans.map((s) => s.name).join(", "));
+    assertEquals(search.attributes["keel.memory.query"], "semantic_search");
+    assert(!JSON.stringify(search.attributes).includes("secret-model-name"));
+    const refused = spans.find((s) => s.name === "memory sneaky");
+    assertEquals(refused?.attributes["error.type"], "25006");
+  } finally {
+    await telemetry.shutdown();
+    await receiver.stop();
     await db.drop();
   }
 });

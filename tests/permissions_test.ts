@@ -167,3 +167,71 @@ Deno.test("a successful migrate run touches only ./migrations, the configured ho
     await db.drop();
   }
 });
+
+// ---- every process's permission set: a file, a host and an env var it does not name ----
+
+/** deno.json task → the permission set its process runs with. */
+const PROCESS_SETS: Readonly<Record<string, string>> = {
+  worker: "worker",
+  migrate: "migrate",
+  keel: "cli",
+  prune: "prune",
+  validate: "validate",
+  audit: "audit",
+  schemas: "schemas",
+};
+
+interface ProbeReport {
+  read: string;
+  net: string;
+  env: Record<string, string>;
+}
+
+async function probe(set: string, args: string[]): Promise<ProbeReport> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", `-P=${set}`, "tests/fixtures/permission_probe.ts", ...args],
+    cwd: REPO_ROOT,
+    env: {
+      KEEL_PERMISSION_PROBE_SECRET: "never-readable",
+      DATABASE_URL: "postgres://x@127.0.0.1/x",
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assertEquals(output.code, 0, `${set}: ${new TextDecoder().decode(output.stderr)}`);
+  return JSON.parse(stdout);
+}
+
+Deno.test("every process is denied a file outside its paths, a host outside its list and an env var it does not name", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
+  const sets = { ...PROCESS_SETS };
+  // The HTTP server, once it exists, is held to the same proof.
+  if (config.permissions?.server) sets.server = "server";
+  for (const [task, set] of Object.entries(sets)) {
+    if (task !== "server") {
+      assertStringIncludes(config.tasks?.[task] ?? "", `-P=${set} `, `task ${task}`);
+    }
+    const permissions = config.permissions?.[set] as
+      | { read?: string[] | boolean; env?: string[] | boolean }
+      | undefined;
+    assert(permissions, `deno.json has no "${set}" permission set`);
+    assert(permissions.read !== true && permissions.env !== true, `${set} allows everything`);
+    // A positive control: a name the set does allow must read as allowed.
+    const named = Array.isArray(permissions.env)
+      ? permissions.env.find((name) => !name.includes("*"))
+      : undefined;
+    const envNames = ["KEEL_PERMISSION_PROBE_SECRET", ...(named ? [named] : [])];
+    // 192.0.2.1 is TEST-NET-1: on no allow-list, and never a real host.
+    const report = await probe(set, ["/etc/hostname", "192.0.2.1:9", ...envNames]);
+    assertEquals(report.read, "denied", `${set} read /etc/hostname`);
+    assertEquals(report.net, "denied", `${set} connected to 192.0.2.1:9`);
+    assertEquals(
+      report.env.KEEL_PERMISSION_PROBE_SECRET,
+      "denied",
+      `${set} read an unnamed env var`,
+    );
+    if (named) assertEquals(report.env[named], "allowed", `${set}: control ${named}`);
+  }
+});

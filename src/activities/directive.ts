@@ -25,8 +25,15 @@ import {
   withinBudget,
 } from "../execution/mod.ts";
 import type { ExecutionResult } from "../workflows/directive/api.ts";
-import { type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
+import { type EvaluatedArtifact, type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { trace } from "@opentelemetry/api";
+import {
+  countDirective,
+  recordApprovalWait,
+  recordModuleExecution,
+  recordPolicyEvaluation as countPolicyEvaluation,
+} from "../telemetry/metrics.ts";
 import {
   type ArtifactStorage,
   ArtifactTooLargeError,
@@ -46,8 +53,35 @@ export interface DirectiveActivityDeps {
   readonly evaluator: Evaluator;
   /** Where artifact bodies go, and the largest accepted. */
   readonly artifacts: ArtifactStorage;
+  /** Milliseconds an evaluator may take before its score is abandoned (default 10 s). */
+  readonly evaluationTimeoutMs?: number;
   /** The structured logger. */
   readonly log: Logger;
+}
+
+/** Sets Keel attributes on the activity's span (a no-op when tracing is off). */
+function annotate(attributes: Record<string, string | number | boolean>): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/** Thrown when an evaluator takes longer than it may. */
+export class EvaluationTimeoutError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EvaluationTimeoutError";
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new EvaluationTimeoutError(`${what} took longer than ${ms} ms; abandoned`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /** What the loop learns from the policy step, and the state it resumes from. */
@@ -111,6 +145,8 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
      * transaction. Returns the state the loop resumes from.
      */
     async evaluateDirectivePolicy(directiveId: string): Promise<PolicyStep> {
+      annotate({ "keel.directive.id": directiveId });
+      let fresh: { verdict: string; seconds: number } | undefined;
       try {
         const step = await sql.begin(async (tx) => {
           const [locked] = await tx`SELECT * FROM directives WHERE id = ${directiveId} FOR UPDATE`;
@@ -123,7 +159,9 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
           if (stored) {
             verdict = PolicyEvaluationRow.parse(stored);
           } else {
+            const started = performance.now();
             const decision = evaluatePolicy(intentOf(directive), policy);
+            fresh = { verdict: decision.verdict, seconds: (performance.now() - started) / 1000 };
             verdict = await recordPolicyEvaluation(tx, decision, { directiveId });
             log.info("policy evaluated", {
               directive_id: directiveId,
@@ -157,6 +195,15 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
             lastOutcome: (last?.outcome ?? null) as PolicyStep["lastOutcome"],
           };
         });
+        annotate({
+          "keel.policy.verdict": step.verdict,
+          "keel.policy.version": policyActor,
+          "keel.directive.status": step.status,
+        });
+        if (fresh) {
+          countPolicyEvaluation(fresh.verdict, fresh.seconds);
+          if (step.status === "blocked") countDirective("blocked");
+        }
         return step as PolicyStep;
       } catch (error) {
         return nonRetryable(error);
@@ -170,8 +217,16 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       actor: string;
       reason: string;
     }): Promise<{ decision: "approved" | "rejected"; directiveStatus: string }> {
+      annotate({ "keel.directive.id": request.directiveId, "keel.decision": request.decision });
       try {
         const result = await decideApproval(sql, request);
+        if (result.recorded) {
+          countDirective(result.directive.status);
+          if (!request.actor.startsWith("policy:")) {
+            const waited = (Date.now() - result.directive.created_at.getTime()) / 1000;
+            recordApprovalWait(request.decision, Math.max(0, waited));
+          }
+        }
         return { decision: result.approval.decision, directiveStatus: result.directive.status };
       } catch (error) {
         return nonRetryable(error);
@@ -191,8 +246,11 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       actor: string;
       reason: string;
     }): Promise<string> {
+      annotate({ "keel.directive.id": request.directiveId });
       try {
-        const { directive } = await finishDirective(sql, request);
+        const { directive, changed } = await finishDirective(sql, request);
+        if (changed) countDirective(directive.status);
+        annotate({ "keel.directive.status": directive.status });
         return directive.status;
       } catch (error) {
         return nonRetryable(error);
@@ -211,6 +269,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
           reason: "execution started",
           expectedStatus: "approved",
         });
+        countDirective(result.directive.status);
         return result.directive.status;
       } catch (error) {
         return nonRetryable(error);
@@ -236,6 +295,12 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
     async executeRun(runId: string): Promise<ExecutionResult> {
       const context = Context.current();
       const run = await markRunning(sql, runId);
+      annotate({
+        "keel.directive.id": run.directive_id,
+        "keel.run.id": runId,
+        "keel.module": run.module,
+        "keel.run.attempt": run.attempt,
+      });
       if (run.status !== "running") return summary(run);
       const directive = await loadDirective(sql, run.directive_id);
       let module;
@@ -305,7 +370,11 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       } finally {
         clearInterval(beat);
       }
-      const { run: ended } = await finishRun(sql, runId, ending);
+      const { run: ended, changed } = await finishRun(sql, runId, ending);
+      annotate({ "keel.run.status": ended.status, "keel.run.outcome": ended.outcome ?? "none" });
+      if (changed) {
+        recordModuleExecution(run.module, ended.status, (ended.duration_ms ?? 0) / 1000);
+      }
       log.info("run ended", {
         directive_id: directive.id,
         run_id: runId,
@@ -333,16 +402,47 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
     },
 
     /** Scores a finished run and stores the score; never changes the directive. */
-    async evaluateRun(request: { directiveId: string; runId: string }): Promise<number> {
+    async evaluateRun(
+      request: { directiveId: string; runId: string },
+    ): Promise<number | null> {
+      annotate({ "keel.directive.id": request.directiveId, "keel.run.id": request.runId });
       const directive = await loadDirective(sql, request.directiveId);
       const run = await getRun(sql, request.runId);
       if (!run) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
-      const score = await evaluator.evaluate({ directive, run });
+      const outputs = await sql<EvaluatedArtifact[]>`
+        SELECT kind, sha256, size_bytes::float8 AS "sizeBytes", content_type AS "contentType"
+          FROM artifacts WHERE run_id = ${run.id} ORDER BY created_at, kind`;
+      let score;
+      try {
+        score = await withTimeout(
+          evaluator.evaluate({ directive, run, artifacts: [...outputs] }),
+          deps.evaluationTimeoutMs ?? 10_000,
+          `evaluator "${evaluator.name}"`,
+        );
+      } catch (error) {
+        // Evaluation observes and never decides: a failing evaluator leaves no score.
+        log.warn("evaluation abandoned", {
+          directive_id: directive.id,
+          run_id: run.id,
+          evaluator: evaluator.name,
+          error,
+        });
+        trace.getActiveSpan()?.addEvent("keel.evaluation.abandoned", {
+          "keel.evaluator": evaluator.name,
+          "error.type": (error as Error).name,
+        });
+        return null;
+      }
       const row = await recordEvaluation(sql, score, {
         directiveId: directive.id,
         runId: run.id,
         evaluator: evaluator.name,
       });
+      trace.getActiveSpan()?.addEvent("keel.evaluation", {
+        "keel.evaluator": evaluator.name,
+        "keel.evaluation.score": row.score,
+      });
+      annotate({ "keel.evaluation.score": row.score });
       return row.score;
     },
   };

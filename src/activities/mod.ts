@@ -30,6 +30,8 @@ export interface ActivityDeps {
   readonly maxAttempts: number;
   /** Where artifact bodies go, and the largest accepted. */
   readonly artifacts: ArtifactStorage;
+  /** Milliseconds an evaluator may take before its score is abandoned (default 10 s). */
+  readonly evaluationTimeoutMs?: number;
   /** The structured logger. */
   readonly log: Logger;
   /** The model provider `callLlm` uses; the NoOp provider when absent. */

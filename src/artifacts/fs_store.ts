@@ -3,7 +3,10 @@ import { trace } from "@opentelemetry/api";
 import { ArtifactNotFoundError, ObjectStoreError } from "./errors.ts";
 import { checkKey, type ObjectStore, refusals, sha256Hex, verified } from "./store.ts";
 
-const tracer = trace.getTracer("keel");
+// Looked up on each use: a tracer cached at import would outlive a restarted SDK.
+function tracer() {
+  return trace.getTracer("keel");
+}
 
 function pathOf(root: string, key: string): string {
   return join(root, "sha256", key.slice(0, 2), key);
@@ -62,7 +65,7 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
     kind: "fs",
     uriOf: (key) => `fs:sha256/${checkKey(key)}`,
     put(body, { contentType }) {
-      return tracer.startActiveSpan("artifact.put", async (span) => {
+      return tracer().startActiveSpan("artifact.put", async (span) => {
         try {
           const key = await sha256Hex(body);
           span.setAttributes({
@@ -81,7 +84,7 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
       });
     },
     get(key) {
-      return tracer.startActiveSpan("artifact.get", async (span) => {
+      return tracer().startActiveSpan("artifact.get", async (span) => {
         try {
           const path = pathOf(root, checkKey(key));
           span.setAttributes({ "keel.artifact.store": "fs", "keel.artifact.sha256": key });

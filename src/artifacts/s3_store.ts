@@ -10,7 +10,10 @@ import { trace } from "@opentelemetry/api";
 import { ArtifactIntegrityError, ArtifactNotFoundError, ObjectStoreError } from "./errors.ts";
 import { checkKey, type ObjectStore, refusals, sha256Hex, verified } from "./store.ts";
 
-const tracer = trace.getTracer("keel");
+// Looked up on each use: a tracer cached at import would outlive a restarted SDK.
+function tracer() {
+  return trace.getTracer("keel");
+}
 
 /** Where and how to reach an S3-compatible bucket (AWS S3, Cloudflare R2, versitygw…). */
 export interface S3StoreOptions {
@@ -93,7 +96,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     uriOf: (key) => `${where}/${objectKey(key)}`,
     exists,
     put(body, { contentType }) {
-      return tracer.startActiveSpan("artifact.put", async (span) => {
+      return tracer().startActiveSpan("artifact.put", async (span) => {
         try {
           const key = await sha256Hex(body);
           span.setAttributes({ ...attributes(key), "keel.artifact.size_bytes": body.length });
@@ -115,7 +118,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       });
     },
     get(key) {
-      return tracer.startActiveSpan("artifact.get", async (span) => {
+      return tracer().startActiveSpan("artifact.get", async (span) => {
         try {
           span.setAttributes(attributes(checkKey(key)));
           let body: Uint8Array;

@@ -13,6 +13,10 @@ import { abortCommand, decideCommand } from "./_keel/decide.ts";
 import { COMMAND_HELP, GLOBAL_HELP } from "./_keel/help.ts";
 import { historyCommand, listCommand, statusCommand } from "./_keel/inspect.ts";
 import { submitCommand, watchCommand } from "./_keel/submit.ts";
+import { scoreCommand } from "./_keel/score.ts";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
+import { parseTelemetryConfig, readEnv, TELEMETRY_ENV } from "../config/mod.ts";
+import { startTelemetry, type Telemetry } from "../telemetry/otel.ts";
 
 type Command = (ctx: Context, args: readonly string[]) => Promise<number>;
 
@@ -25,6 +29,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   list: listCommand,
   watch: watchCommand,
   history: historyCommand,
+  score: scoreCommand,
 };
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";
@@ -67,14 +72,32 @@ export async function main(args: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   let ctx: Context | undefined;
+  let telemetry: Telemetry | undefined;
   try {
+    telemetry = startTelemetry(
+      parseTelemetryConfig(readEnv(TELEMETRY_ENV, (n) => Deno.env.get(n)), "keel-cli"),
+    );
     ctx = createContext({ json });
-    return await command(ctx, rest);
+    const context = ctx;
+    // One span per command: `keel submit` is the root of the directive's trace.
+    return await trace.getTracer("keel").startActiveSpan(`keel ${name}`, async (span) => {
+      try {
+        const code = await command(context, rest);
+        span.setAttribute("process.exit.code", code);
+        return code;
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   } catch (error) {
     return report(json, error, name);
   } finally {
     try {
       await ctx?.close();
+      await telemetry?.shutdown();
     } catch {
       // closing is best effort; the exit code stands
     }

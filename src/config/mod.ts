@@ -130,6 +130,71 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   { name: "KEEL_S3_ACCESS_KEY_ID", description: "Access key id of the S3 artifact store" },
   { name: "KEEL_S3_SECRET_ACCESS_KEY", description: "Secret access key of the S3 artifact store" },
+  {
+    name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    description: "OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); unset: no telemetry is exported",
+  },
+  {
+    name: "OTEL_SERVICE_NAME",
+    description: "service.name on every span and metric (default: the process, e.g. keel-worker)",
+  },
+  {
+    name: "OTEL_RESOURCE_ATTRIBUTES",
+    description: "Extra resource attributes, key=value pairs separated by commas",
+  },
+  {
+    name: "OTEL_TRACES_SAMPLER",
+    description: "always_on, always_off, traceidratio or parentbased_traceidratio",
+    default: "parentbased_always_on",
+  },
+  { name: "OTEL_TRACES_SAMPLER_ARG", description: "Ratio for the traceidratio samplers, 0..1" },
+  {
+    name: "OTEL_METRIC_EXPORT_INTERVAL",
+    description: "Milliseconds between metric exports",
+    default: "60000",
+  },
+  {
+    name: "KEEL_EVALUATOR",
+    description:
+      "Evaluation provider: default (deterministic, stored) or braintrust (also logged there)",
+    default: "default",
+  },
+  {
+    name: "KEEL_EVALUATION_TIMEOUT_MS",
+    description: "Milliseconds an evaluator may take before its score is abandoned",
+    default: "10000",
+  },
+  {
+    name: "BRAINTRUST_API_KEY",
+    description: "Braintrust API key; required for the braintrust evaluator",
+  },
+  {
+    name: "BRAINTRUST_API_URL",
+    description: "Braintrust API base URL",
+    default: "https://api.braintrust.dev",
+  },
+  {
+    name: "BRAINTRUST_PROJECT",
+    description: "Braintrust project that receives scores",
+    default: "keel",
+  },
+  { name: "KEEL_HTTP_HOST", description: "Address the HTTP API listens on", default: "127.0.0.1" },
+  { name: "KEEL_HTTP_PORT", description: "Port the HTTP API listens on", default: "8080" },
+  {
+    name: "KEEL_API_TOKENS",
+    description: "Bearer tokens of the HTTP API as name:token,name2:token2; unset: read-only API",
+  },
+  {
+    name: "KEEL_HTTP_MAX_BODY_BYTES",
+    description: "Largest request body the HTTP API accepts",
+    default: "262144",
+  },
+  { name: "KEEL_CORS_ORIGIN", description: "Origin allowed by CORS; unset: CORS is off" },
+  {
+    name: "KEEL_TEMPORAL_UI_URL",
+    description: "Temporal UI base URL the dashboard links to",
+    default: "http://127.0.0.1:8233",
+  },
 ];
 
 /** A snapshot of named environment variables; unset ones are absent. */
@@ -462,5 +527,189 @@ export function parseArtifactConfig(env: EnvSnapshot): ArtifactConfig {
     forcePathStyle: parsed.KEEL_S3_FORCE_PATH_STYLE === "true",
     accessKeyId: parsed.KEEL_S3_ACCESS_KEY_ID ?? "",
     secretAccessKey: parsed.KEEL_S3_SECRET_ACCESS_KEY ?? "",
+  };
+}
+
+const samplers = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+
+const telemetrySchema = z.object({
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().max(4000).optional(),
+  OTEL_TRACES_SAMPLER: z.enum(samplers).default("parentbased_always_on"),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).default(
+    Number(defaultOf("OTEL_METRIC_EXPORT_INTERVAL")),
+  ),
+});
+
+/** OpenTelemetry settings, from the standard `OTEL_*` variables. */
+export interface TelemetryConfig {
+  /** OTLP/HTTP base URL; absent: nothing is exported. */
+  readonly endpoint?: string;
+  /** service.name. */
+  readonly serviceName: string;
+  /** Extra resource attributes. */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** The sampler's name. */
+  readonly sampler: (typeof samplers)[number];
+  /** The ratio for ratio samplers. */
+  readonly samplerRatio: number;
+  /** Milliseconds between metric exports. */
+  readonly metricIntervalMs: number;
+}
+
+/** Parses the `OTEL_*` variables; `service` names the process when OTEL_SERVICE_NAME is unset. */
+export function parseTelemetryConfig(env: EnvSnapshot, service: string): TelemetryConfig {
+  const parsed = parseWith(telemetrySchema, env);
+  const resourceAttributes: Record<string, string> = {};
+  for (const pair of (parsed.OTEL_RESOURCE_ATTRIBUTES ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    resourceAttributes[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(
+      pair.slice(at + 1).trim(),
+    );
+  }
+  return {
+    ...(parsed.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      ? {}
+      : { endpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "") }),
+    serviceName: parsed.OTEL_SERVICE_NAME ?? service,
+    resourceAttributes,
+    sampler: parsed.OTEL_TRACES_SAMPLER,
+    samplerRatio: parsed.OTEL_TRACES_SAMPLER_ARG,
+    metricIntervalMs: parsed.OTEL_METRIC_EXPORT_INTERVAL,
+  };
+}
+
+/** The variables {@linkcode parseTelemetryConfig} reads. */
+export const TELEMETRY_ENV: readonly string[] = [
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
+  "OTEL_RESOURCE_ATTRIBUTES",
+  "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG",
+  "OTEL_METRIC_EXPORT_INTERVAL",
+];
+
+const evaluationSchema = z.object({
+  KEEL_EVALUATOR: z.enum(["default", "braintrust"]).default("default"),
+  KEEL_EVALUATION_TIMEOUT_MS: timeoutMs.default(Number(defaultOf("KEEL_EVALUATION_TIMEOUT_MS"))),
+  BRAINTRUST_API_KEY: z.string().min(1).optional(),
+  BRAINTRUST_API_URL: httpUrl.default(defaultOf("BRAINTRUST_API_URL")),
+  BRAINTRUST_PROJECT: z.string().min(1).max(200).default(defaultOf("BRAINTRUST_PROJECT")),
+}).superRefine((env, ctx) => {
+  if (env.KEEL_EVALUATOR === "braintrust" && env.BRAINTRUST_API_KEY === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BRAINTRUST_API_KEY"],
+      message: "is required when KEEL_EVALUATOR=braintrust",
+    });
+  }
+});
+
+/** Which evaluation provider scores runs. */
+export interface EvaluationConfig {
+  /** `default` or `braintrust`. */
+  readonly kind: "default" | "braintrust";
+  /** Milliseconds before a score is abandoned. */
+  readonly timeoutMs: number;
+  /** Braintrust settings, when chosen. */
+  readonly braintrust?: {
+    readonly apiKey: string;
+    readonly apiUrl: string;
+    readonly project: string;
+  };
+}
+
+/** Parses the evaluation settings; the Braintrust key is never echoed in an error. */
+export function parseEvaluationConfig(env: EnvSnapshot): EvaluationConfig {
+  const redacted = { ...env };
+  if (redacted.BRAINTRUST_API_KEY !== undefined) redacted.BRAINTRUST_API_KEY = "(redacted)";
+  const result = evaluationSchema.safeParse(env);
+  const parsed = result.success ? result.data : parseWith(evaluationSchema, redacted);
+  return {
+    kind: parsed.KEEL_EVALUATOR,
+    timeoutMs: parsed.KEEL_EVALUATION_TIMEOUT_MS,
+    ...(parsed.KEEL_EVALUATOR === "braintrust"
+      ? {
+        braintrust: {
+          apiKey: parsed.BRAINTRUST_API_KEY ?? "",
+          apiUrl: parsed.BRAINTRUST_API_URL,
+          project: parsed.BRAINTRUST_PROJECT,
+        },
+      }
+      : {}),
+  };
+}
+
+const serverSchema = z.object({
+  KEEL_HTTP_HOST: z.string().min(1).max(255).default(defaultOf("KEEL_HTTP_HOST")),
+  KEEL_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(
+    Number(defaultOf("KEEL_HTTP_PORT")),
+  ),
+  KEEL_API_TOKENS: z.string().optional(),
+  KEEL_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(
+    Number(defaultOf("KEEL_HTTP_MAX_BODY_BYTES")),
+  ),
+  KEEL_CORS_ORIGIN: z.url().optional(),
+  KEEL_TEMPORAL_UI_URL: z.url().default(defaultOf("KEEL_TEMPORAL_UI_URL")),
+});
+
+/** Configuration of the HTTP API. */
+export interface ServerConfig {
+  /** Listen address. */
+  readonly host: string;
+  /** Listen port. */
+  readonly port: number;
+  /** Bearer token → identity; empty means a read-only API. */
+  readonly tokens: ReadonlyMap<string, string>;
+  /** Largest accepted request body. */
+  readonly maxBodyBytes: number;
+  /** The CORS origin, or undefined when CORS is off. */
+  readonly corsOrigin: string | undefined;
+  /** The Temporal UI base URL. */
+  readonly temporalUiUrl: string;
+}
+
+/** Parses `name:token,name2:token2`; names and tokens must be non-empty and tokens unique. */
+export function parseApiTokens(text: string | undefined): ReadonlyMap<string, string> {
+  const tokens = new Map<string, string>();
+  if (text === undefined) return tokens;
+  for (const entry of text.split(",")) {
+    const at = entry.indexOf(":");
+    const name = entry.slice(0, at).trim();
+    const token = entry.slice(at + 1).trim();
+    if (at < 1 || name === "" || token.length < 16) {
+      throw new ConfigError(
+        `Invalid configuration:\n  KEEL_API_TOKENS: entry "${name || entry.slice(0, 8)}…" ` +
+          "must be name:token with a token of at least 16 characters",
+      );
+    }
+    if (tokens.has(token)) {
+      throw new ConfigError(`Invalid configuration:\n  KEEL_API_TOKENS: "${name}" repeats a token`);
+    }
+    tokens.set(token, name);
+  }
+  return tokens;
+}
+
+/** Parses the HTTP API configuration. */
+export function parseServerConfig(env: EnvSnapshot): ServerConfig {
+  const parsed = parseWith(serverSchema, env);
+  return {
+    host: parsed.KEEL_HTTP_HOST,
+    port: parsed.KEEL_HTTP_PORT,
+    tokens: parseApiTokens(parsed.KEEL_API_TOKENS),
+    maxBodyBytes: parsed.KEEL_HTTP_MAX_BODY_BYTES,
+    corsOrigin: parsed.KEEL_CORS_ORIGIN,
+    temporalUiUrl: parsed.KEEL_TEMPORAL_UI_URL.replace(/\/$/, ""),
   };
 }

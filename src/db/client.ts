@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { traced } from "./_traced.ts";
 
 /** The injected SQL client. Every module that touches Postgres receives one. */
 export type Sql = postgres.Sql;
@@ -38,7 +39,8 @@ export function redactUrl(url: string): string {
 
 /**
  * Opens a connection pool. Connections are made lazily, on the first query.
- * Notices are dropped: they are not errors and would clutter output.
+ * Notices are dropped: they are not errors and would clutter output. Every
+ * statement is traced (see `_traced.ts`).
  */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
   let parsed: URL;
@@ -50,12 +52,12 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
   if (!parsed.pathname || parsed.pathname === "/") {
     throw new DatabaseUrlError(`Database URL "${redactUrl(url)}" names no database`);
   }
-  return postgres(url, {
+  return traced(postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "keel" },
-  });
+  }));
 }
 
 /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */

@@ -1,11 +1,28 @@
 import type { DirectiveRow, ExecutionRunRow } from "../models/mod.ts";
 
-/** What an evaluator observes: the directive, its run, and what the module reported. */
+/** An artifact the run produced, described; an evaluator that needs the body reads it by sha256. */
+export interface EvaluatedArtifact {
+  /** snake_case kind. */
+  readonly kind: string;
+  /** Content address. */
+  readonly sha256: string;
+  /** Size in bytes. */
+  readonly sizeBytes: number;
+  /** MIME type. */
+  readonly contentType: string;
+}
+
+/**
+ * What an evaluator observes: the directive, its run (whose `result` is the
+ * module's small JSON output) and the artifacts the module produced.
+ */
 export interface EvaluationInput {
   /** The directive. */
   readonly directive: DirectiveRow;
   /** The finished run. */
   readonly run: ExecutionRunRow;
+  /** The run's artifacts. */
+  readonly artifacts: readonly EvaluatedArtifact[];
 }
 
 /** A score and its parts. */

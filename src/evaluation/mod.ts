@@ -6,3 +6,6 @@
  */
 export * from "./evaluator.ts";
 export * from "./persist.ts";
+export * from "./late.ts";
+export * from "./braintrust.ts";
+export { evaluatorFrom } from "./from_config.ts";

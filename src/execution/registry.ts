@@ -2,6 +2,7 @@ import type { ExecutionModule } from "./module.ts";
 import { noopModule } from "./modules/noop.ts";
 import { echoModule } from "./modules/echo.ts";
 import { failIntentionallyModule } from "./modules/fail_intentionally.ts";
+import { FORK_MODULES } from "./modules/mod.ts";
 
 /** Thrown when no module serves a directive type. */
 export class UnknownModuleError extends Error {
@@ -43,9 +44,15 @@ export function createRegistry(modules: readonly ExecutionModule[]): ModuleRegis
   };
 }
 
-/** The modules Keel ships. Forks add theirs to this list. */
-export const BUILTIN_MODULES: readonly ExecutionModule[] = [
+/** The modules Keel ships. */
+export const SHIPPED_MODULES: readonly ExecutionModule[] = [
   noopModule,
   echoModule,
   failIntentionallyModule,
 ];
+
+/**
+ * Every module the worker serves: Keel's own plus a fork's, which are listed
+ * in `src/execution/modules/mod.ts` (the registration point; see docs/handoff.md).
+ */
+export const BUILTIN_MODULES: readonly ExecutionModule[] = [...SHIPPED_MODULES, ...FORK_MODULES];

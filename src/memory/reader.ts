@@ -91,6 +91,7 @@ export function createMemoryReader(sql: Sql): MemoryReader {
               ORDER BY created_at DESC, id DESC LIMIT 1`
           : tx`SELECT * FROM directives WHERE type = ${checked}
               ORDER BY created_at DESC, id DESC LIMIT 1`,
+      { query: `latest_directive_by_${column === "issued_by" ? "issuer" : "type"}` },
     );
     return row ? DirectiveRow.parse(row) : undefined;
   }
@@ -105,6 +106,7 @@ export function createMemoryReader(sql: Sql): MemoryReader {
           tx`SELECT id, attempt, module, status, outcome, message, duration_ms, started_at, finished_at
              FROM execution_runs WHERE directive_id = ${q.directiveId}
             ORDER BY attempt LIMIT ${q.limit}`,
+        { query: "execution_summaries" },
       );
       return rows.map((r) => ({
         runId: r.id,
@@ -128,6 +130,7 @@ export function createMemoryReader(sql: Sql): MemoryReader {
             WHERE kind = ${q.kind} AND (${q.directiveId ?? null}::uuid IS NULL
                   OR directive_id = ${q.directiveId ?? null}::uuid)
             ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`,
+        { query: "artifacts_by_type" },
       );
       return rows.map((r) => ({
         artifactId: r.id,
@@ -148,6 +151,7 @@ export function createMemoryReader(sql: Sql): MemoryReader {
           tx`SELECT source_type, source_id, model, content, score
              FROM keel_memory_search(${q.vector as number[]}::float8[], ${q.model},
                ${q.sourceType ?? null}, ${q.limit})`,
+        { query: "semantic_search" },
       );
       return rows.map((r) => ({
         sourceType: r.source_type,
@@ -158,7 +162,9 @@ export function createMemoryReader(sql: Sql): MemoryReader {
       }));
     },
     async searchMode() {
-      const [row] = await readOnly(sql, (tx) => tx`SELECT keel_memory_search_mode() AS mode`);
+      const [row] = await readOnly(sql, (tx) => tx`SELECT keel_memory_search_mode() AS mode`, {
+        query: "search_mode",
+      });
       return row?.mode === "pgvector" ? "pgvector" : "exact";
     },
   };

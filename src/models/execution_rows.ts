@@ -44,11 +44,13 @@ export const ArtifactRow = z.strictObject({
   inline_content: col.bytes().nullable(),
   storage_uri: col.text(2000).nullable(),
   created_at: col.timestamp(),
+  /** Set when retention removed the body (migration 0006); the metadata stays. */
+  pruned_at: col.timestamp().nullable(),
 });
 /** A row of `artifacts`. */
 export type ArtifactRow = z.infer<typeof ArtifactRow>;
 
 /** What recording an artifact takes. */
-export const NewArtifactRow = ArtifactRow.omit({ id: true, created_at: true });
+export const NewArtifactRow = ArtifactRow.omit({ id: true, created_at: true, pruned_at: true });
 /** What recording an artifact takes. */
 export type NewArtifactRow = z.infer<typeof NewArtifactRow>;

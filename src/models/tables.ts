@@ -19,6 +19,7 @@ import {
   NewMemoryEmbeddingRow,
 } from "./observation_rows.ts";
 import { BudgetLedgerRow, NewBudgetLedgerRow } from "./budget_rows.ts";
+import { NewRetentionTombstoneRow, RetentionTombstoneRow } from "./retention_rows.ts";
 
 /** A table's row schema and create-input schema. */
 export interface TableModel {
@@ -42,4 +43,5 @@ export const TABLES: Readonly<Record<string, TableModel>> = {
   evaluations: { row: EvaluationRow, insert: NewEvaluationRow },
   memory_embeddings: { row: MemoryEmbeddingRow, insert: NewMemoryEmbeddingRow },
   budget_ledger: { row: BudgetLedgerRow, insert: NewBudgetLedgerRow },
+  retention_tombstones: { row: RetentionTombstoneRow, insert: NewRetentionTombstoneRow },
 };

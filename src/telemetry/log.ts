@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import type { LogLevel } from "../config/mod.ts";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -49,6 +50,12 @@ export function createLogger(options: LoggerOptions): Logger {
       service: options.service,
       message,
     };
+    // Correlates the line with the span it was written in, when one is recording.
+    const span = trace.getActiveSpan()?.spanContext();
+    if (span && trace.isSpanContextValid(span)) {
+      record.trace_id = span.traceId;
+      record.span_id = span.spanId;
+    }
     for (const [key, value] of Object.entries(fields)) record[key] = errorFields(value);
     write(JSON.stringify(record));
   }

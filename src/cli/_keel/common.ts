@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { tracingClientInterceptor } from "../../telemetry/temporal_tracing.ts";
 import { parseArgs } from "node:util";
 import { Client, Connection } from "@temporalio/client";
 import {
@@ -160,6 +161,12 @@ export const CLI_ENV = [
   "TEMPORAL_TASK_QUEUE",
   "KEEL_MAX_EXECUTION_ATTEMPTS",
   "KEEL_ACTOR",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
+  "OTEL_RESOURCE_ATTRIBUTES",
+  "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG",
+  "OTEL_METRIC_EXPORT_INTERVAL",
 ] as const;
 
 /** Where output goes; tests of helpers may capture it. */
@@ -268,6 +275,7 @@ export function createContext(options: { json: boolean; io?: Output }): Context 
         connection,
         namespace: config.namespace,
         identity: `keel-cli/${parseActor(env)}`,
+        interceptors: { workflow: [tracingClientInterceptor()] },
       });
       temporal = {
         client,

@@ -22,6 +22,7 @@ Commands:
   list                     recent directives, newest first
   watch <id>               print each ledger transition until the directive ends
   history <id>             the directive's ledger
+  score <id> --score S     record a late score (0..1) for a directive
 
 Options (every command):
   --json       print machine-readable JSON instead of text (errors too, as
@@ -37,6 +38,9 @@ Environment:
   KEEL_MAX_EXECUTION_ATTEMPTS  attempts given to a loop that submit starts
   KEEL_ACTOR                   who approve/reject/abort are recorded as
                                (default "cli"; --actor overrides)
+  OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP endpoint; unset: no telemetry
+                               (OTEL_SERVICE_NAME and the other OTEL_*
+                               variables of docs/telemetry.md apply)
 
 Permissions: runs with the "cli" set in deno.json: reads only the project
 directory (pipe other files in: keel submit - < /path/file.yaml), reaches only
@@ -95,6 +99,20 @@ Options:
 
 Exit codes: 0 rejected; 1 refused; 2 usage; 3 no such directive;
 5 unreachable.`,
+  score: `Usage: deno task keel score <id> --score S [--evaluator E]
+       [--dimension name=value]... [--note N] [--json]
+
+Records a score that arrives after the loop (a reviewer's rating, a slower
+check) for a directive, linked to it and to no run. A score observes and
+never decides: the directive is not changed.
+
+Options:
+  --score S             the score, between 0 and 1 (required)
+  --evaluator E         who scored (default: human:<KEEL_ACTOR>)
+  --dimension name=v    a named part of the score, between 0 and 1; repeatable
+  --note N              free text kept with the score
+
+Exit codes: 0 recorded; 2 usage; 3 no such directive; 5 unreachable.`,
   abort: `Usage: deno task keel abort <id> --reason R [--actor A] [--json]
 
 Aborts a directive that has not ended, by an Update to its loop: a running

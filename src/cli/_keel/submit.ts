@@ -29,13 +29,24 @@ export function cliSchema(): DirectiveSchema {
   return createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() });
 }
 
+/** Decodes strictly: invalid UTF-8 is refused, not silently replaced with U+FFFD. */
+function decodeUtf8(bytes: Uint8Array, where: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new CliError(EXIT.invalid, "invalid_directive", `${where} is not valid UTF-8`, {}, {
+      cause: error,
+    });
+  }
+}
+
 async function readSource(source: string): Promise<string> {
   if (source === "-") {
     const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
     if (bytes.length > MAX_DOCUMENT_BYTES) {
       throw new CliError(EXIT.invalid, "invalid_directive", "stdin holds more than 1 MiB");
     }
-    return new TextDecoder().decode(bytes);
+    return decodeUtf8(bytes, "stdin");
   }
   try {
     const info = await Deno.stat(source);
@@ -43,7 +54,7 @@ async function readSource(source: string): Promise<string> {
     if (info.size > MAX_DOCUMENT_BYTES) {
       throw new CliError(EXIT.invalid, "invalid_directive", `"${source}" is larger than 1 MiB`);
     }
-    return await Deno.readTextFile(source);
+    return decodeUtf8(await Deno.readFile(source), `"${source}"`);
   } catch (error) {
     if (error instanceof CliError) throw error;
     if (error instanceof Deno.errors.NotCapable) {

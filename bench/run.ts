@@ -1,0 +1,135 @@
+/**
+ * `deno task bench [--quick]`: Keel's benchmarks on a real dev server and the
+ * real Postgres. Writes bench/results/latest.json and latest.md. Not part of
+ * the test command.
+ *
+ * @module
+ */
+import { createDirectiveSchema } from "../src/models/mod.ts";
+import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
+import { loadPolicy } from "../src/policy/mod.ts";
+import { startLoopHarness } from "../tests/_loop.ts";
+import { measureHotPaths } from "./_hot_paths.ts";
+import {
+  historyFootprint,
+  measureDbCost,
+  runOneDirective,
+  startBareBaseline,
+  timedBatch,
+} from "./_loop.ts";
+import { machineInfo } from "./_machine.ts";
+import { measureMemory } from "./_memory.ts";
+import { type BenchResults, renderMarkdown, type ThroughputLevel } from "./_report.ts";
+import { median } from "./_stats.ts";
+
+/** How much work each measurement does. */
+interface Scale {
+  readonly repeats: number;
+  readonly itemsAt: Readonly<Record<number, number>>;
+  readonly dbDirectives: number;
+  readonly memoryLevels: readonly number[];
+  readonly hotPathMs: number;
+}
+
+const FULL: Scale = {
+  repeats: 3,
+  itemsAt: { 1: 20, 16: 128, 64: 256 },
+  dbDirectives: 100,
+  memoryLevels: [0, 100, 1000],
+  hotPathMs: 500,
+};
+const QUICK: Scale = {
+  repeats: 2,
+  itemsAt: { 1: 8, 16: 48, 64: 128 },
+  dbDirectives: 32,
+  memoryLevels: [0, 100, 300],
+  hotPathMs: 200,
+};
+
+function progress(message: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+async function main(args: string[]): Promise<void> {
+  const unknown = args.filter((arg) => arg !== "--quick");
+  if (unknown.length > 0) throw new Error(`Unknown argument "${unknown[0]}"; use --quick or none`);
+  const quick = args.includes("--quick");
+  const scale = quick ? QUICK : FULL;
+  const startedAt = new Date();
+  const schema = createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() });
+  const policy = await loadPolicy("policies/default.json");
+
+  progress("hot paths");
+  const hotPaths = measureHotPaths({ schema, policy, repeats: 5, ms: scale.hotPathMs });
+
+  progress("starting dev server, database, worker");
+  const h = await startLoopHarness();
+  const bare = await startBareBaseline(h);
+  try {
+    const machine = await machineInfo(h.sql);
+    progress("warm-up and history footprint");
+    const warm: string[] = [];
+    for (let i = 0; i < 3; i++) warm.push(await runOneDirective(h, schema));
+    const footprints = await Promise.all(warm.map((id) => historyFootprint(h, id)));
+    const activities = median(footprints.map((f) => f.activities));
+    for (let i = 0; i < 3; i++) await bare.run(activities);
+
+    const throughput: ThroughputLevel[] = [];
+    for (const concurrency of [1, 16, 64]) {
+      const items = scale.itemsAt[concurrency]!;
+      const keel = [];
+      const barePoints = [];
+      for (let r = 0; r < scale.repeats; r++) {
+        progress(`throughput c=${concurrency} run ${r + 1}/${scale.repeats}: keel`);
+        keel.push(
+          await timedBatch(items, {
+            concurrency,
+            item: async () => void await runOneDirective(h, schema),
+          }),
+        );
+        progress(`throughput c=${concurrency} run ${r + 1}/${scale.repeats}: bare`);
+        barePoints.push(
+          await timedBatch(items, { concurrency, item: () => bare.run(activities) }),
+        );
+      }
+      throughput.push({ concurrency, itemsPerRun: items, keel, bare: barePoints });
+      progress(`  keel ${JSON.stringify(keel)}\n  bare ${JSON.stringify(barePoints)}`);
+    }
+
+    progress(`database cost over ${scale.dbDirectives} directives`);
+    const dbCost = await measureDbCost(h, { schema, directives: scale.dbDirectives });
+    progress(`  ${JSON.stringify(dbCost)}`);
+
+    progress(`worker memory at ${scale.memoryLevels.join(", ")} waiting directives`);
+    const memory = await measureMemory(h, { schema, levels: scale.memoryLevels, samples: 3 });
+
+    const history = footprints.toSorted((a, b) => a.jsonBytes - b.jsonBytes)[1]!;
+    const results: BenchResults = {
+      startedAt: startedAt.toISOString(),
+      durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+      quick,
+      machine,
+      loadavgAtEnd: Deno.loadavg(),
+      activitiesPerDirective: activities,
+      throughput,
+      dbCost,
+      history,
+      memory,
+      hotPaths,
+    };
+    await Deno.mkdir("bench/results", { recursive: true });
+    const markdown = renderMarkdown(results);
+    await Deno.writeTextFile("bench/results/latest.json", JSON.stringify(results, null, 2) + "\n");
+    await Deno.writeTextFile("bench/results/latest.md", markdown);
+    console.log(markdown);
+  } finally {
+    await bare.stop();
+    await h.stop();
+  }
+}
+
+if (import.meta.main) {
+  await main(Deno.args);
+  // The Temporal runtime keeps native handles; leave once the results are written.
+  Deno.exit(0);
+}
