@@ -5,6 +5,10 @@
  * @module
  */
 export { pingWorkflow } from "./ping/workflows.ts";
-export { directiveWorkflow, executionWorkflow } from "./directive/workflows.ts";
+export {
+  directiveWorkflow,
+  directiveWorkflowV2,
+  executionWorkflow,
+} from "./directive/workflows.ts";
 export { reconcilerWorkflow } from "./reconciler/workflows.ts";
 export { llmCallWorkflow } from "./llm/workflows.ts";

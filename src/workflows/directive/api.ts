@@ -17,6 +17,13 @@ export function executionWorkflowId(directiveId: string, attempt: number): strin
   return `directive-${directiveId}-attempt-${attempt}`;
 }
 
+/**
+ * The `patched()` id of the phase memo in `directiveWorkflow`. Loops recorded
+ * before it replay without the memo. Retire it (`deprecatePatch`, then
+ * removal) only once no loop recorded without it is open.
+ */
+export const PHASE_MEMO_PATCH = "keel-phase-memo";
+
 /** Who decided and why: required on every human message. */
 export interface Attribution {
   /** Who. */

@@ -8,10 +8,12 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
   TimeoutFailure,
+  upsertMemo,
 } from "@temporalio/workflow";
 import type { DirectiveActivities } from "../../activities/directive.ts";
 import {
@@ -27,6 +29,7 @@ import {
   executionWorkflowId,
   type LoopPhase,
   type LoopResult,
+  PHASE_MEMO_PATCH,
   rejectSignal,
   rejectUpdate,
   statusQuery,
@@ -73,13 +76,48 @@ function resumeAttempt(
   return hasResult ? step.lastAttempt : step.lastAttempt + 1;
 }
 
+/** How one version of the loop differs from another. */
+export interface LoopVersion {
+  /**
+   * Whether to publish the phase as the `keel_phase` memo, which
+   * `temporal workflow describe` shows even when no worker is running.
+   * Asked at every phase change.
+   */
+  readonly phaseMemo: () => boolean;
+}
+
 /**
  * One directive's control loop: policy, approval gate, execution attempts,
  * evaluation, completion. Every state change is written to Postgres by an
  * activity; the workflow only coordinates. Its id is derived from the
  * directive id, so a duplicate start cannot make a second loop.
+ *
+ * The phase memo is guarded by `patched()`: a loop recorded before it (for
+ * example one waiting at the approval gate during an upgrade) replays its
+ * recorded part without it and takes it from the first step it runs on the
+ * new code. New loops may start as {@linkcode directiveWorkflowV2}.
  */
 export async function directiveWorkflow(input: DirectiveLoopInput): Promise<LoopResult> {
+  return await runDirectiveLoop(input, { phaseMemo: () => patched(PHASE_MEMO_PATCH) });
+}
+
+/**
+ * The loop as released under a new workflow type: it always publishes the
+ * phase memo, so it carries no patch branch. Loops already open as
+ * `directiveWorkflow` keep running on that type until they end.
+ */
+export async function directiveWorkflowV2(input: DirectiveLoopInput): Promise<LoopResult> {
+  return await runDirectiveLoop(input, { phaseMemo: () => true });
+}
+
+/**
+ * The body every version of the loop shares. Not a workflow itself:
+ * `src/workflows/mod.ts` exports only the versions above.
+ */
+export async function runDirectiveLoop(
+  input: DirectiveLoopInput,
+  version: LoopVersion,
+): Promise<LoopResult> {
   const { directiveId } = input;
   let phase: LoopPhase = "policy";
   let directiveStatus: string | null = null;
@@ -90,6 +128,11 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
   let deciding = false;
   let executionScope: CancellationScope | undefined;
   let result: LoopResult | undefined;
+
+  function enter(next: LoopPhase): void {
+    phase = next;
+    if (version.phaseMemo()) upsertMemo({ keel_phase: next });
+  }
 
   setHandler(statusQuery, () => ({
     directiveId,
@@ -168,7 +211,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
   });
 
   function end(status: LoopResult["status"], reason: string): LoopResult {
-    phase = "done";
+    enter("done");
     directiveStatus = status;
     result = { directiveId, status, reason, runId, attempts: attempt };
     return result;
@@ -193,7 +236,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
     if (step.autoApprove) {
       await decide("approved", { actor: step.policyActor, reason: "auto-approved by policy" });
     } else {
-      phase = "awaiting_approval";
+      enter("awaiting_approval");
       const answered = await condition(
         () => (decided !== undefined && !deciding) || abortRequest !== undefined,
         step.approvalTimeoutSeconds * 1000,
@@ -211,7 +254,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
   if (abortRequest !== undefined) return await abort(abortRequest);
 
   // 3. Execution: one child workflow per attempt.
-  phase = "executing";
+  enter("executing");
   directiveStatus = await db.startExecution(directiveId);
   let outcome: ExecutionResult | undefined;
   let next = resumeAttempt(step);
@@ -251,7 +294,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
   }
 
   // 4. Evaluation observes; whatever happens to it, the outcome stands.
-  phase = "evaluating";
+  enter("evaluating");
   try {
     await observe.evaluateRun({ directiveId, runId: outcome.runId });
   } catch {
