@@ -73,12 +73,17 @@ Deno.test({
         const history = await reconciler.fetchHistory();
         return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes != null);
       }, "the reconciler's first pass");
-      // A module that runs across the outage and ends after it. (One that
-      // ends during an outage longer than its two attempts is an ERROR
-      // attempt and runs again: see docs/reliability.md.)
+      // A module that runs across the outage and ends after it.
       const running = (await submitDirective(
         sql,
         echoDocument({ payload: { message: "across", delay_ms: 20_000 } }),
+        { schema },
+      )).directive.id;
+      // A module that ends while Postgres is down: its ending is recorded
+      // once Postgres is back, and the module does not run again.
+      const ending = (await submitDirective(
+        sql,
+        echoDocument({ payload: { message: "ends in the outage", delay_ms: 5_000 } }),
         { schema },
       )).directive.id;
       // A loop waiting at the gate, approved during the outage.
@@ -89,7 +94,7 @@ Deno.test({
         echoDocument({ type: "noop", budget: { amount: "0.10", currency: "USD" }, payload: {} }),
         { schema },
       )).directive.id;
-      for (const id of [running, gate]) {
+      for (const id of [running, ending, gate]) {
         await startLoop(target, id);
         await eventually(
           async () =>
@@ -101,10 +106,15 @@ Deno.test({
       await client.workflow.getHandle(directiveWorkflowId(running)).executeUpdate(approveUpdate, {
         args: [{ actor: "qa", reason: "before the crash" }],
       });
-      await eventually(
-        async () => (await runsOf(sql, running))[0]?.status === "running",
-        "the module to run",
-      );
+      await client.workflow.getHandle(directiveWorkflowId(ending)).executeUpdate(approveUpdate, {
+        args: [{ actor: "qa", reason: "before the crash" }],
+      });
+      for (const id of [running, ending]) {
+        await eventually(
+          async () => (await runsOf(sql, id))[0]?.status === "running",
+          "the module to run",
+        );
+      }
 
       await cluster.crash();
       await startLoop(target, late);
@@ -118,13 +128,13 @@ Deno.test({
       await cluster.start();
       assertEquals((await approval).decision, "approved");
 
-      const ids = { running, gate, late };
+      const ids = { running, ending, gate, late };
       const results = await within(
         Promise.all(Object.values(ids).map((id) => waitForLoop(client, id))),
         90_000,
         "every loop to end after Postgres came back",
       );
-      assertEquals(results.map((r) => r.status), ["complete", "complete", "complete"]);
+      assertEquals(results.map((r) => r.status), ["complete", "complete", "complete", "complete"]);
       for (const [label, id] of Object.entries(ids)) {
         await assertCompletedOnce(sql, id, { artifacts: label === "late" ? 0 : 1, label });
       }

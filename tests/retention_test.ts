@@ -8,6 +8,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import type { Sql } from "../src/db/mod.ts";
 import { auditLedger, submitDirective, transitionDirective } from "../src/directives/mod.ts";
 import { parseDuration, RetentionDurationError } from "../src/retention/mod.ts";
+import { createFsStore } from "../src/artifacts/mod.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { createMigratedDatabase, type TestDatabase, withSql } from "./_db.ts";
 
@@ -221,6 +222,47 @@ Deno.test("the application role can neither prune nor rewrite an artifact; the o
       assertEquals(n?.n, 0);
     });
   } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("prune removes stored bodies once every artifact using them is pruned", async () => {
+  const db = await createMigratedDatabase("keel_purge");
+  // Under the prune permission set's write path, in a folder of its own.
+  const dir = `.data/artifacts/test-${crypto.randomUUID()}`;
+  const store = createFsStore({ dir });
+  try {
+    const ids = await withSql(db.appUrl, async (app) => ({
+      done: await directiveAt(app, "complete"),
+      running: await directiveAt(app, "executing"),
+    }));
+    const only = await store.put(new Uint8Array(70_000).fill(1), { contentType: "x/y" });
+    const shared = await store.put(new Uint8Array(70_000).fill(2), { contentType: "x/y" });
+    await withSql(db.ownerUrl, async (owner) => {
+      const rows = [[ids.done, only], [ids.done, shared], [ids.running, shared]] as const;
+      for (const [directive, put] of rows) {
+        await owner`INSERT INTO artifacts (directive_id, kind, sha256, size_bytes, content_type,
+                                           storage_uri, created_at)
+                    VALUES (${directive}, ${`k${put.key.slice(0, 8)}`}, ${put.key}, 70000,
+                            'x/y', ${put.uri}, ${OLD})`;
+      }
+    });
+    const env = {
+      MIGRATION_DATABASE_URL: db.ownerUrl,
+      KEEL_ARTIFACT_STORE: "fs",
+      KEEL_ARTIFACT_DIR: dir,
+    };
+    const first = await prune(env, "--older-than", "30d", "--json");
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(JSON.parse(first.stdout).objectsPurged, 1);
+    assertEquals(await store.exists(only.key), false, "the pruned-only body is gone");
+    assertEquals(await store.exists(shared.key), true, "a body a kept artifact uses stays");
+    assertEquals((await store.get(shared.key)).length, 70_000);
+
+    const again = await prune(env, "--older-than", "30d", "--json");
+    assertEquals(JSON.parse(again.stdout).objectsPurged, 0, "nothing left to remove");
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
     await db.drop();
   }
 });

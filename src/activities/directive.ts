@@ -73,6 +73,47 @@ export class EvaluationTimeoutError extends Error {
   }
 }
 
+const CONNECTION_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+]);
+
+/** Whether an error means Postgres could not be reached, rather than refused the statement. */
+export function isConnectionError(error: unknown): boolean {
+  return CONNECTION_ERRORS.has(String((error as { code?: unknown }).code ?? ""));
+}
+
+/**
+ * Runs `fn`, retrying every second while Postgres is unreachable (for up to
+ * 10 minutes), heartbeating meanwhile; any other error is thrown at once.
+ */
+async function untilReachable<T>(
+  fn: () => Promise<T>,
+  options: { heartbeat: () => void; log: Logger },
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isConnectionError(error) || attempt >= 600) throw error;
+      if (attempt === 1) options.log.warn("postgres unreachable; waiting to record", { error });
+      options.heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -370,7 +411,12 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       } finally {
         clearInterval(beat);
       }
-      const { run: ended, changed } = await finishRun(sql, runId, ending);
+      // The module has acted: its ending must be recorded, not the module run
+      // again, so a database outage here is waited out rather than failed.
+      const { run: ended, changed } = await untilReachable(
+        () => finishRun(sql, runId, ending),
+        { heartbeat: () => context.heartbeat(), log },
+      );
       annotate({ "keel.run.status": ended.status, "keel.run.outcome": ended.outcome ?? "none" });
       if (changed) {
         recordModuleExecution(run.module, ended.status, (ended.duration_ms ?? 0) / 1000);

@@ -40,16 +40,17 @@ function isMissing(error: unknown): boolean {
   return error instanceof NoSuchKey || error instanceof NotFound || status === 404;
 }
 
-/** The S3-compatible store, through `@aws-sdk/client-s3`, keyed `sha256/<key>`. */
-export function createS3Store(options: S3StoreOptions): ObjectStore {
-  const client = new S3Client({
+/**
+ * The S3 client for a store. Every setting the SDK would otherwise look up in
+ * AWS_* variables and ~/.aws files is given here, so configuration comes from
+ * Keel's config alone; no process needs to read ~/.aws.
+ */
+export function s3Client(options: S3StoreOptions): S3Client {
+  return new S3Client({
     endpoint: options.endpoint,
     region: options.region,
     forcePathStyle: options.forcePathStyle,
     credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-    // Every setting the SDK would otherwise look up in AWS_* variables and
-    // ~/.aws files is given here, so configuration comes from Keel's config
-    // alone and the worker needs no access to the home directory.
     useFipsEndpoint: false,
     useDualstackEndpoint: false,
     maxAttempts: 3,
@@ -64,6 +65,11 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     useArnRegion: false,
     disableMultiregionAccessPoints: true,
   });
+}
+
+/** The S3-compatible store, through `@aws-sdk/client-s3`, keyed `sha256/<key>`. */
+export function createS3Store(options: S3StoreOptions): ObjectStore {
+  const client = s3Client(options);
   const bucket = options.bucket;
   const where = `s3://${bucket}`;
   function fail(action: string, key: string, cause: unknown): never {

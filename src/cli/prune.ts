@@ -8,17 +8,19 @@
  * @module
  */
 import { parseCommandLine } from "./_args.ts";
-import { parseActor, parseMigrationConfig, readEnv } from "../config/mod.ts";
+import { parseActor, parseArtifactConfig, parseMigrationConfig, readEnv } from "../config/mod.ts";
+import { createPurger } from "../artifacts/mod.ts";
 import { connect, redactUrl } from "../db/mod.ts";
-import { parseDuration, prunePayloads } from "../retention/mod.ts";
+import { parseDuration, prunePayloads, purgeStoredBodies } from "../retention/mod.ts";
 
 const HELP = `Usage: deno task prune --older-than DURATION [--dry-run] [--json]
 
 Removes payloads of directives in a terminal status (complete, blocked,
 aborted) older than DURATION: execution_runs.result and inline artifact
 bodies are set to NULL, artifacts are marked pruned_at, and one row per pruned
-payload is written to retention_tombstones (stored-object artifacts are listed
-there with their storage_uri for the object store's lifecycle rule).
+payload is written to retention_tombstones. Then the bodies of pruned
+artifacts kept in the object store (64 KiB and more) are removed from it,
+unless an artifact that was not pruned shares the same body.
 
 Never touched: directive_transitions (the ledger), approvals,
 policy_evaluations, evaluations, budget_ledger, directives.
@@ -33,8 +35,22 @@ Environment:
   MIGRATION_DATABASE_URL  the schema owner's URL, or a role granted keel_prune
                           (falls back to DATABASE_URL; keel_app is refused)
   KEEL_ACTOR              recorded on each tombstone (default: cli)
+  KEEL_ARTIFACT_STORE, KEEL_ARTIFACT_DIR, KEEL_S3_*
+                          the object store, as the worker has it
 
 Exit codes: 0 done, 1 refused or failed, 2 bad usage.`;
+
+const ARTIFACT_ENV = [
+  "KEEL_ARTIFACT_STORE",
+  "KEEL_ARTIFACT_DIR",
+  "KEEL_ARTIFACT_MAX_BYTES",
+  "KEEL_S3_ENDPOINT",
+  "KEEL_S3_BUCKET",
+  "KEEL_S3_REGION",
+  "KEEL_S3_FORCE_PATH_STYLE",
+  "KEEL_S3_ACCESS_KEY_ID",
+  "KEEL_S3_SECRET_ACCESS_KEY",
+];
 
 async function main(args: string[]): Promise<number> {
   const line = parseCommandLine(args, {
@@ -64,21 +80,21 @@ async function main(args: string[]): Promise<number> {
     readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], read),
   );
   const actor = parseActor(readEnv(["KEEL_ACTOR"], read));
+  const artifacts = parseArtifactConfig(readEnv(ARTIFACT_ENV, read));
   const sql = connect(config.migrationDatabaseUrl, { max: 1, applicationName: "keel-prune" });
   try {
     const cutoff = new Date(Date.now() - ageMs);
-    const report = await prunePayloads(sql, cutoff, {
-      actor,
-      dryRun: values["dry-run"] ?? false,
-    });
+    const dryRun = values["dry-run"] ?? false;
+    const report = await prunePayloads(sql, cutoff, { actor, dryRun });
+    const purged = await purgeStoredBodies(sql, createPurger(artifacts), { dryRun });
     if (values.json) {
-      console.log(JSON.stringify(report));
+      console.log(JSON.stringify({ ...report, ...purged }));
     } else {
       const verb = report.dryRun ? "would prune" : "pruned";
       console.log(
         `prune: ${verb} ${report.runsPruned} run payloads and ${report.artifactsPruned} artifacts (${report.bytesRemoved} bytes) older than ${cutoff.toISOString()} on ${
           redactUrl(config.migrationDatabaseUrl)
-        }`,
+        }; ${purged.objectsPurged} stored bodies ${dryRun ? "to remove" : "removed"}`,
       );
     }
     return 0;

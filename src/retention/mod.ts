@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ObjectPurger } from "../artifacts/mod.ts";
 import type { Sql } from "../db/mod.ts";
 
 /** Thrown when a retention duration cannot be parsed. */
@@ -80,4 +81,42 @@ export async function prunePayloads(
     bytesRemoved: Number(row?.bytes_removed ?? 0),
     dryRun,
   };
+}
+
+/** What purging stored bodies did. */
+export interface PurgeReport {
+  /** Objects removed from the store now (in a dry run: that would be, or were already). */
+  readonly objectsPurged: number;
+  /** Tombstoned objects this store does not serve (another store's URIs), left alone. */
+  readonly skipped: number;
+}
+
+/**
+ * Removes from the object store every body whose artifacts have all been
+ * pruned: the URIs come from the tombstones, and a body still referenced by a
+ * row that was not pruned (content addressing lets rows share one) is kept.
+ * Safe to run again: an object already gone is not an error.
+ */
+export async function purgeStoredBodies(
+  sql: Sql,
+  purger: ObjectPurger,
+  options: { dryRun?: boolean } = {},
+): Promise<PurgeReport> {
+  const rows = await sql<{ storage_uri: string }[]>`
+    SELECT DISTINCT t.storage_uri FROM retention_tombstones t
+     WHERE t.table_name = 'artifacts' AND t.storage_uri IS NOT NULL
+       AND NOT EXISTS (
+         SELECT 1 FROM artifacts a WHERE a.storage_uri = t.storage_uri AND a.pruned_at IS NULL)
+     ORDER BY t.storage_uri`;
+  let objectsPurged = 0;
+  let skipped = 0;
+  for (const { storage_uri: uri } of rows) {
+    if (!uri.startsWith(purger.prefix)) {
+      skipped++;
+      continue;
+    }
+    const key = uri.slice(purger.prefix.length);
+    if (options.dryRun || await purger.purge(key)) objectsPurged++;
+  }
+  return { objectsPurged, skipped };
 }
