@@ -121,6 +121,19 @@ keel_need_postgres() {
   return 1
 }
 
+# Debian's chromium, for tests/dashboard_browser_test.ts (playwright-core drives /usr/bin/chromium).
+keel_need_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  keel_say "installing chromium with apt-get (for the dashboard browser test)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium >&2 ||
+    { $sudo apt-get update >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium >&2; } || {
+    keel_say "could not install chromium: install Debian's chromium package (/usr/bin/chromium)"
+    return 1
+  }
+}
+
 keel_bootstrap() {
   keel_need_deno && keel_need_temporal && keel_need_postgres
 }

@@ -7,21 +7,88 @@
 # KEEL_TEMPORAL_UI_PORT  dev server UI port (default 8233)
 # TEMPORAL_ADDRESS       use this Temporal server instead of starting one
 # KEEL_DEMO=0            skip the demo directive run at start-up
-# MIGRATION_DATABASE_URL / DATABASE_URL  see .env.example
+# KEEL_PG_PORT           port of the project-local PostgreSQL under .data/pg (default 54329)
+# KEEL_HTTP_HOST / KEEL_HTTP_PORT  the HTTP server (default 127.0.0.1:8080)
+# MIGRATION_DATABASE_URL / DATABASE_URL  see .env.example; when DATABASE_URL is
+#   unset, a project-local PostgreSQL cluster is created under .data/pg
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root_dir=$(pwd)
+
+say() { printf 'keel: %s\n' "$*" >&2; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Which database: DATABASE_URL when set, else a cluster of our own under .data.
+pg_bin=""
+if [ -z "${DATABASE_URL:-}" ]; then
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && pg_bin="$dir"
+  done
+  if [ -z "$pg_bin" ] && command -v initdb >/dev/null 2>&1; then
+    pg_bin=$(dirname "$(command -v initdb)")
+  fi
+  if [ -z "$pg_bin" ]; then
+    say "DATABASE_URL is unset and no PostgreSQL server binaries (initdb, pg_ctl) were found."
+    say "Install PostgreSQL (e.g. apt-get install postgresql) or set DATABASE_URL and MIGRATION_DATABASE_URL."
+    exit 1
+  fi
+  export KEEL_SKIP_POSTGRES=1
+fi
+
 source scripts/bootstrap.sh
 keel_bootstrap
 deno install --frozen --quiet
 
-export MIGRATION_DATABASE_URL="${MIGRATION_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/keel}"
-export DATABASE_URL="${DATABASE_URL:-postgres://keel_app@127.0.0.1:5432/keel}"
 temporal_port="${KEEL_TEMPORAL_PORT:-7233}"
 ui_port="${KEEL_TEMPORAL_UI_PORT:-8233}"
+http_host="${KEEL_HTTP_HOST:-127.0.0.1}"
+http_port="${KEEL_HTTP_PORT:-8080}"
+pg_port="${KEEL_PG_PORT:-54329}"
 mkdir -p .data
+export KEEL_ARTIFACT_DIR="${KEEL_ARTIFACT_DIR:-$root_dir/.data/artifacts}"
 
-say() { printf 'keel: %s\n' "$*" >&2; }
-port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pids=()
+pg_started=""
+# initdb and postgres refuse to run as root: run them as the postgres user then.
+as_pg() {
+  if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$pg_started" ]; then
+    as_pg "$pg_bin/pg_ctl" -D "$root_dir/.data/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  say "stopped"
+}
+trap cleanup INT TERM EXIT
+
+if [ -n "$pg_bin" ]; then
+  pg_dir="$root_dir/.data/pg"
+  if port_taken "$pg_port"; then
+    say "port $pg_port on 127.0.0.1 (the local PostgreSQL) is taken. Choose another with KEEL_PG_PORT=<port>,"
+    say "or set DATABASE_URL and MIGRATION_DATABASE_URL to use a running server."
+    exit 1
+  fi
+  mkdir -p "$pg_dir/run"
+  if [ "$(id -u)" = "0" ]; then chown postgres: "$pg_dir" "$pg_dir/run"; fi
+  if [ ! -f "$pg_dir/data/PG_VERSION" ]; then
+    say "creating a project-local PostgreSQL cluster in .data/pg ($pg_bin)"
+    as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust -E UTF8 --no-instructions >"$pg_dir/initdb.log" 2>&1 ||
+      { say "initdb failed; see .data/pg/initdb.log"; exit 1; }
+  fi
+  say "database: project-local PostgreSQL in .data/pg on 127.0.0.1:$pg_port (log in .data/pg/postgres.log)"
+  pg_started=1
+  as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -s \
+    -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$pg_dir/run" start >&2 ||
+    { say "PostgreSQL did not start; see .data/pg/postgres.log"; exit 1; }
+  export MIGRATION_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/keel"
+  export DATABASE_URL="postgres://keel_app@127.0.0.1:$pg_port/keel"
+else
+  export MIGRATION_DATABASE_URL="${MIGRATION_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/keel}"
+  say "database: DATABASE_URL (migrations via MIGRATION_DATABASE_URL)"
+fi
 
 # The keel database, when it is missing on the local cluster.
 db_name="${MIGRATION_DATABASE_URL##*/}"
@@ -31,15 +98,6 @@ if ! psql "$admin_url" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db_nam
   say "creating database $db_name"
   psql "$admin_url" -qc "CREATE DATABASE \"$db_name\""
 fi
-
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  say "stopped"
-}
-trap cleanup INT TERM EXIT
 
 if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
   for port in "$temporal_port" "$ui_port"; do
@@ -67,12 +125,15 @@ else
   ui_url="(the UI of the server at $TEMPORAL_ADDRESS)"
 fi
 
-deno task migrate
+deno run -P=migrate src/cli/migrate.ts
 
+# deno run, not deno task: the pid we signal is then the process itself.
 : >.data/worker.log
-deno task worker 2> >(tee -a .data/worker.log >&2) &
+deno run -P=worker src/worker.ts 2>>.data/worker.log &
 pids+=($!)
 worker_pid=$!
+tail -n +1 -f --pid="$worker_pid" .data/worker.log >&2 &
+pids+=($!)
 until grep -q "worker ready and idle" .data/worker.log; do
   if ! kill -0 "$worker_pid" 2>/dev/null; then
     say "the worker exited; see the lines above"
@@ -82,6 +143,26 @@ until grep -q "worker ready and idle" .data/worker.log; do
 done
 say "Temporal UI: $ui_url"
 say "worker connected to $TEMPORAL_ADDRESS"
+
+# The HTTP server (dashboard, /healthz, /readyz), once it exists in this checkout.
+if [ -f src/server/main.ts ]; then
+  if port_taken "$http_port"; then
+    say "port $http_port on $http_host (the HTTP server) is taken. Choose another with KEEL_HTTP_PORT=<port>."
+    exit 1
+  fi
+  export KEEL_HTTP_HOST="$http_host" KEEL_HTTP_PORT="$http_port"
+  deno run -P=server src/server/main.ts &
+  pids+=($!)
+  server_pid=$!
+  until curl -fsS "http://$http_host:$http_port/readyz" >/dev/null 2>&1; do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      say "the HTTP server exited; see the lines above"
+      exit 1
+    fi
+    sleep 0.3
+  done
+  say "dashboard: http://$http_host:$http_port/"
+fi
 
 if [ "${KEEL_DEMO:-1}" = "1" ]; then
   say "running one echo directive through the loop (KEEL_DEMO=0 skips this)"

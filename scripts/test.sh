@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 keel_bootstrap
 keel_need_versitygw
+keel_need_chromium
 export KEEL_VERSITYGW_BIN="$keel_cache/bin/versitygw"
 deno install --frozen --quiet
 exec deno task ok

@@ -115,6 +115,9 @@ Deno.test("a directive's trace, Keel's metrics and log correlation reach an OTLP
       const text = String(s.attributes["db.query.text"]);
       assert(!text.includes("traced") && !text.includes(id), `a value leaked into ${text}`);
     }
+    // The directive keeps its trace id, so people can go from it to the trace.
+    const [stored] = await h.sql`SELECT trace_id FROM directives WHERE id = ${id}`;
+    assertEquals(stored?.trace_id, traceId);
     const tree = renderTree(spans, traceId);
     console.log(`span tree of directive ${id}:\n${tree}`);
 
@@ -182,6 +185,7 @@ Deno.test("with no endpoint nothing is exported and the loop runs", async () => 
       schema: builtinSchema(),
     });
     assertEquals((await waitForLoop(h.client, noop.directive.id)).status, "complete");
+    assertEquals(noop.directive.trace_id, null);
     await telemetry.flush();
     assertEquals(receiver.bodies.length, 0);
     assert(lines.length > 0);

@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import type { z } from "zod";
 import type { Sql } from "../db/mod.ts";
 import { DirectiveRow, type DirectiveSchema, jsonPath } from "../models/mod.ts";
@@ -104,6 +105,14 @@ export interface SubmitOptions {
  * intent again returns the first directive and writes nothing; the same key
  * with different content is refused.
  */
+/** The id of the trace being recorded now, if any: kept on the row so people can find it. */
+function currentTraceId(): string | null {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && trace.isSpanContextValid(context) && (context.traceFlags & 1) === 1
+    ? context.traceId
+    : null;
+}
+
 export async function submitDirective(
   sql: Sql,
   document: unknown,
@@ -114,12 +123,12 @@ export async function submitDirective(
     const [inserted] = await tx`
       INSERT INTO directives (
         type, issued_by, objective, scope, constraints, success_metrics,
-        budget_amount, budget_currency, timebox_seconds, payload, idempotency_key
+        budget_amount, budget_currency, timebox_seconds, payload, idempotency_key, trace_id
       ) VALUES (
         ${intent.type}, ${intent.issued_by}, ${intent.objective}, ${intent.scope},
         ${intent.constraints}, ${intent.success_metrics}, ${intent.budget.amount},
         ${intent.budget.currency}, ${intent.timebox}, ${tx.json(intent.payload as never)},
-        ${intent.idempotency_key}
+        ${intent.idempotency_key}, ${currentTraceId()}
       )
       ON CONFLICT (idempotency_key) DO NOTHING
       RETURNING *`;

@@ -22,6 +22,8 @@ export const DirectiveRow = z.strictObject({
   version: col.integer().min(1),
   created_at: col.timestamp(),
   updated_at: col.timestamp(),
+  /** The trace the directive was submitted in (32 hex), when tracing was on. */
+  trace_id: col.text(32).nullable(),
 });
 /** A row of `directives`. */
 export type DirectiveRow = z.infer<typeof DirectiveRow>;

@@ -1,0 +1,97 @@
+/**
+ * `deno task serve`: the HTTP API and dashboard. Uses a NativeConnection to
+ * Temporal because grpc-js aborts a long-lived Deno process on server GOAWAY;
+ * that is why the `server` permission set allows ffi.
+ *
+ * @module
+ */
+import { Client } from "@temporalio/client";
+import { NativeConnection } from "@temporalio/worker";
+import { createDirectiveSchema } from "../models/mod.ts";
+import { BUILTIN_MODULES, createRegistry } from "../execution/registry.ts";
+import { connect } from "../db/mod.ts";
+import {
+  parseArtifactConfig,
+  parseDatabaseConfig,
+  parseServerConfig,
+  parseTelemetryConfig,
+  parseTemporalConfig,
+  parseWorkerConfig,
+  readEnv,
+  TELEMETRY_ENV,
+} from "../config/mod.ts";
+import { createHandler } from "./app.ts";
+import { artifactStorageFrom } from "../artifacts/mod.ts";
+import { startTelemetry } from "../telemetry/otel.ts";
+import { tracingClientInterceptor } from "../telemetry/temporal_tracing.ts";
+
+const NAMES = [
+  "DATABASE_URL",
+  "KEEL_LOG_LEVEL",
+  "TEMPORAL_ADDRESS",
+  "TEMPORAL_NAMESPACE",
+  "TEMPORAL_TASK_QUEUE",
+  "KEEL_MAX_EXECUTION_ATTEMPTS",
+  "KEEL_HTTP_HOST",
+  "KEEL_HTTP_PORT",
+  "KEEL_API_TOKENS",
+  "KEEL_HTTP_MAX_BODY_BYTES",
+  "KEEL_CORS_ORIGIN",
+  "KEEL_TEMPORAL_UI_URL",
+  "KEEL_ARTIFACT_STORE",
+  "KEEL_ARTIFACT_DIR",
+  "KEEL_ARTIFACT_MAX_BYTES",
+  "KEEL_S3_ENDPOINT",
+  "KEEL_S3_BUCKET",
+  "KEEL_S3_REGION",
+  "KEEL_S3_FORCE_PATH_STYLE",
+  "KEEL_S3_ACCESS_KEY_ID",
+  "KEEL_S3_SECRET_ACCESS_KEY",
+  ...TELEMETRY_ENV,
+];
+
+async function main(): Promise<void> {
+  const env = readEnv(NAMES, (name) => Deno.env.get(name));
+  const database = parseDatabaseConfig(env);
+  const temporal = parseTemporalConfig(env);
+  const server = parseServerConfig(env);
+  const maxAttempts = parseWorkerConfig(env).maxAttempts;
+  const artifacts = artifactStorageFrom(parseArtifactConfig(env));
+  const telemetry = startTelemetry(parseTelemetryConfig(env, "keel-server"));
+  const sql = connect(database.databaseUrl, { max: 8 });
+  const connection = await NativeConnection.connect({ address: temporal.address });
+  const client = new Client({
+    connection,
+    namespace: temporal.namespace,
+    interceptors: { workflow: [tracingClientInterceptor()] },
+  });
+  const handler = createHandler({
+    sql,
+    target: { client, taskQueue: temporal.taskQueue, maxAttempts },
+    schema: createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() }),
+    tokens: server.tokens,
+    maxBodyBytes: server.maxBodyBytes,
+    corsOrigin: server.corsOrigin,
+    temporalUiUrl: server.temporalUiUrl,
+    artifacts,
+  });
+  const http = Deno.serve({
+    hostname: server.host,
+    port: server.port,
+    onListen: ({ hostname, port }) =>
+      console.log(
+        `keel server on http://${hostname}:${port} (${
+          server.tokens.size === 0 ? "read-only" : `${server.tokens.size} token(s)`
+        })`,
+      ),
+  }, handler);
+  const stop = () => void http.shutdown();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await http.finished;
+  await connection.close();
+  await sql.end({ timeout: 5 });
+  await telemetry.shutdown();
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,168 @@
+/**
+ * The README's first command with nothing configured: a copy of the checkout,
+ * `scripts/dev.sh` with only PATH and HOME, a directive submitted with the CLI,
+ * Ctrl-C (SIGINT) leaving no process behind, and a second run that still has
+ * the directive.
+ *
+ * @module
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { freePort } from "./_temporal.ts";
+
+const repo = new URL("..", import.meta.url).pathname;
+const READY = "press Ctrl-C to stop";
+
+async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+) {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    clearEnv: options.env !== undefined,
+    ...(options.env ? { env: options.env } : {}),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`running ${cmd} ${args.join(" ")} failed: ${text}`);
+  return text;
+}
+
+/** Copies tracked and untracked non-ignored files: a clone misses uncommitted work. */
+async function copyCheckout(into: string): Promise<void> {
+  const list = await run("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: repo });
+  for (const file of list.split("\0").filter((f) => f.length > 0)) {
+    const target = `${into}/${file}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    try {
+      await Deno.copyFile(`${repo}${file}`, target);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error; // deleted, not yet committed
+    }
+  }
+  // node_modules is not copied: dev.sh runs `deno install --frozen`, as a fresh clone would.
+}
+
+/** Processes whose working directory or command line is inside `dir` (Deno may not list /proc itself). */
+async function processesIn(dir: string): Promise<string[]> {
+  const script = `for p in /proc/[0-9]*; do
+    c=$(tr '\\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    w=$(readlink "$p/cwd" 2>/dev/null || true)
+    case "$c" in *processes_in*) continue;; esac
+    case "$w $c" in *"$1"*) echo "\${p#/proc/}: $c";; esac
+  done`;
+  const out = await run("bash", ["-c", script, "processes_in", dir], { cwd: "/" });
+  return out.split("\n").filter((line) => line.length > 0);
+}
+
+type Instance = {
+  child: Deno.ChildProcess;
+  output: () => string;
+  stop: () => Promise<Deno.CommandStatus>;
+};
+
+async function startDev(dir: string, env: Record<string, string>): Promise<Instance> {
+  const child = new Deno.Command("bash", {
+    args: ["scripts/dev.sh"],
+    cwd: dir,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = (stream: ReadableStream<Uint8Array>) =>
+    stream.pipeTo(new WritableStream({ write: (chunk) => void (text += decoder.decode(chunk)) }));
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + 120_000;
+  while (!text.includes(READY)) {
+    if (exited || Date.now() > deadline) {
+      if (!exited) child.kill("SIGKILL");
+      await pumps;
+      throw new Error(`scripts/dev.sh did not get ready (exited: ${exited}):\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    child,
+    output: () => text,
+    stop: async () => {
+      child.kill("SIGINT");
+      const status = await child.status;
+      await pumps;
+      return status;
+    },
+  };
+}
+
+Deno.test("zero-config run: dev.sh with only PATH and HOME, Ctrl-C, restart keeps data", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "keel_zero_config_" });
+  await Deno.chmod(dir, 0o755); // the local cluster runs as the postgres user when we are root
+  const ports = { temporal: freePort(), ui: freePort(), pg: freePort(), http: freePort() };
+  const env = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    KEEL_TEMPORAL_PORT: String(ports.temporal),
+    KEEL_TEMPORAL_UI_PORT: String(ports.ui),
+    KEEL_PG_PORT: String(ports.pg),
+    KEEL_HTTP_PORT: String(ports.http),
+    KEEL_DEMO: "0",
+  };
+  const cliEnv = {
+    PATH: env.PATH,
+    HOME: env.HOME,
+    DATABASE_URL: `postgres://keel_app@127.0.0.1:${ports.pg}/keel`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+  };
+  const transcript: string[] = [];
+  try {
+    await copyCheckout(dir);
+    const first = await startDev(dir, env);
+    assertStringIncludes(first.output(), "project-local PostgreSQL in .data/pg");
+    assertStringIncludes(first.output(), `Temporal UI: http://127.0.0.1:${ports.ui}`);
+    const submitted = await run("deno", [
+      "task",
+      "--quiet",
+      "keel",
+      "submit",
+      "examples/directives/noop.json",
+      "--detach",
+    ], {
+      cwd: dir,
+      env: cliEnv,
+    });
+    const id = submitted.match(/[0-9a-f]{8}-[0-9a-f-]{27}/)?.[0];
+    assert(id, `submit printed no directive id: ${submitted}`);
+    const firstStatus = await first.stop();
+    transcript.push(first.output());
+    // 130 is the shell's exit code for "stopped by SIGINT" after the trap ran.
+    assert([0, 130].includes(firstStatus.code), `dev.sh exited with ${firstStatus.code}`);
+    assertStringIncludes(first.output(), "keel: stopped");
+    assertEquals(await processesIn(dir), []);
+
+    const second = await startDev(dir, env);
+    assert(
+      !second.output().includes("creating a project-local"),
+      "the second run recreated the cluster",
+    );
+    const listed = await run("deno", ["task", "--quiet", "keel", "list"], {
+      cwd: dir,
+      env: cliEnv,
+    });
+    await second.stop();
+    transcript.push(second.output());
+    assertStringIncludes(listed, id);
+    assertEquals(await processesIn(dir), []);
+  } finally {
+    await Deno.writeTextFile(
+      `${Deno.env.get("TMPDIR") ?? "/tmp"}/keel_zero_config_transcript.txt`,
+      transcript.join("\n----\n"),
+    );
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
