@@ -10,7 +10,9 @@
 # KEEL_PG_PORT           port of the project-local PostgreSQL under .data/pg (default 54329)
 # KEEL_HTTP_HOST / KEEL_HTTP_PORT  the HTTP server (default 127.0.0.1:8080)
 # MIGRATION_DATABASE_URL / DATABASE_URL  see .env.example; when DATABASE_URL is
-#   unset, a project-local PostgreSQL cluster is created under .data/pg
+#   unset, a project-local database is used: a PostgreSQL cluster under .data/pg
+#   when the server binaries are installed, else embedded PGlite under .data/pglite
+# KEEL_LOCAL_DB=postgres|pglite  choose the project-local database (default: auto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
@@ -20,17 +22,22 @@ port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Which database: DATABASE_URL when set, else a cluster of our own under .data.
 pg_bin=""
+use_pglite=""
 if [ -z "${DATABASE_URL:-}" ]; then
-  for dir in /usr/lib/postgresql/*/bin; do
-    [ -x "$dir/initdb" ] && pg_bin="$dir"
-  done
-  if [ -z "$pg_bin" ] && command -v initdb >/dev/null 2>&1; then
-    pg_bin=$(dirname "$(command -v initdb)")
+  if [ "${KEEL_LOCAL_DB:-auto}" != "pglite" ]; then
+    for dir in /usr/lib/postgresql/*/bin; do
+      [ -x "$dir/initdb" ] && pg_bin="$dir"
+    done
+    if [ -z "$pg_bin" ] && command -v initdb >/dev/null 2>&1; then
+      pg_bin=$(dirname "$(command -v initdb)")
+    fi
   fi
   if [ -z "$pg_bin" ]; then
-    say "DATABASE_URL is unset and no PostgreSQL server binaries (initdb, pg_ctl) were found."
-    say "Install PostgreSQL (e.g. apt-get install postgresql) or set DATABASE_URL and MIGRATION_DATABASE_URL."
-    exit 1
+    if [ "${KEEL_LOCAL_DB:-auto}" = "postgres" ]; then
+      say "KEEL_LOCAL_DB=postgres but no PostgreSQL server binaries (initdb, pg_ctl) were found."
+      exit 1
+    fi
+    use_pglite=1
   fi
   export KEEL_SKIP_POSTGRES=1
 fi
@@ -49,6 +56,7 @@ export KEEL_ARTIFACT_DIR="${KEEL_ARTIFACT_DIR:-$root_dir/.data/artifacts}"
 
 pids=()
 pg_started=""
+pglite_pid=""
 # initdb and postgres refuse to run as root: run them as the postgres user then.
 as_pg() {
   if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -57,6 +65,11 @@ cleanup() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # The database goes last, once nothing can write to it.
+  if [ -n "$pglite_pid" ]; then
+    kill -TERM "$pglite_pid" 2>/dev/null || true
+    wait "$pglite_pid" 2>/dev/null || true
+  fi
   if [ -n "$pg_started" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$root_dir/.data/pg/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
@@ -85,16 +98,34 @@ if [ -n "$pg_bin" ]; then
     { say "PostgreSQL did not start; see .data/pg/postgres.log"; exit 1; }
   export MIGRATION_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/keel"
   export DATABASE_URL="postgres://keel_app@127.0.0.1:$pg_port/keel"
+elif [ -n "$use_pglite" ]; then
+  if port_taken "$pg_port"; then
+    say "port $pg_port on 127.0.0.1 (the embedded PGlite) is taken. Choose another with KEEL_PG_PORT=<port>,"
+    say "or set DATABASE_URL and MIGRATION_DATABASE_URL to use a running server."
+    exit 1
+  fi
+  say "database: embedded PGlite with pgvector in .data/pglite on 127.0.0.1:$pg_port (no PostgreSQL server binaries found)"
+  deno run -P=pglite src/dev/pglite_server.ts --dir .data/pglite --port "$pg_port" &
+  pglite_pid=$!
+  until port_taken "$pg_port"; do
+    kill -0 "$pglite_pid" 2>/dev/null || { say "PGlite did not start; see the lines above"; exit 1; }
+    sleep 0.3
+  done
+  # PGlite runs one session at a time: every process keeps a pool of one.
+  export KEEL_DB_POOL_MAX=1
+  export MIGRATION_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+  export DATABASE_URL="postgres://keel_app@127.0.0.1:$pg_port/postgres"
 else
   export MIGRATION_DATABASE_URL="${MIGRATION_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/keel}"
   say "database: DATABASE_URL (migrations via MIGRATION_DATABASE_URL)"
 fi
 
-# The keel database, when it is missing on the local cluster.
+# The keel database, when it is missing (PGlite has the one it serves).
 db_name="${MIGRATION_DATABASE_URL##*/}"
 db_name="${db_name%%\?*}"
 admin_url="${MIGRATION_DATABASE_URL%/*}/postgres"
-if ! psql "$admin_url" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
+if [ -z "$use_pglite" ] &&
+  ! psql "$admin_url" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
   say "creating database $db_name"
   psql "$admin_url" -qc "CREATE DATABASE \"$db_name\""
 fi
@@ -151,6 +182,15 @@ if [ -f src/server/main.ts ]; then
     exit 1
   fi
   export KEEL_HTTP_HOST="$http_host" KEEL_HTTP_PORT="$http_port"
+  # With no tokens configured the API is read-only; locally, one random token
+  # (kept in .data so the next run reuses it) lets the dashboard approve.
+  if [ -z "${KEEL_API_TOKENS:-}" ]; then
+    if [ ! -s .data/dev-token ]; then
+      (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > .data/dev-token)
+    fi
+    export KEEL_API_TOKENS="local-operator:$(cat .data/dev-token)"
+    dev_token="$(cat .data/dev-token)"
+  fi
   deno run -P=server src/server/main.ts &
   pids+=($!)
   server_pid=$!
@@ -162,6 +202,9 @@ if [ -f src/server/main.ts ]; then
     sleep 0.3
   done
   say "dashboard: http://$http_host:$http_port/"
+  if [ -n "${dev_token:-}" ]; then
+    say "dashboard token (acts as local-operator; paste it in the page's token field): $dev_token"
+  fi
 fi
 
 if [ "${KEEL_DEMO:-1}" = "1" ]; then

@@ -169,6 +169,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 /** The variables the worker reads; its env allow-list names them. */
 const WORKER_ENV = [
   "DATABASE_URL",
+  "KEEL_DB_POOL_MAX",
   "KEEL_LOG_LEVEL",
   "KEEL_POLICY_FILE",
   "KEEL_MAX_EXECUTION_ATTEMPTS",
@@ -213,7 +214,10 @@ async function main(): Promise<void> {
   const log = createLogger({ level: database.logLevel, service: "keel-worker" });
   Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
   const policy = await loadPolicy(settings.policyFile);
-  const sql = connect(database.databaseUrl, { applicationName: "keel-worker" });
+  const sql = connect(database.databaseUrl, {
+    applicationName: "keel-worker",
+    max: database.poolMax ?? 10,
+  });
   let running: RunningWorker;
   try {
     running = await startWorker({

@@ -100,69 +100,82 @@ async function startDev(dir: string, env: Record<string, string>): Promise<Insta
   };
 }
 
-Deno.test("zero-config run: dev.sh with only PATH and HOME, Ctrl-C, restart keeps data", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "keel_zero_config_" });
-  await Deno.chmod(dir, 0o755); // the local cluster runs as the postgres user when we are root
-  const ports = { temporal: freePort(), ui: freePort(), pg: freePort(), http: freePort() };
-  const env = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/root",
-    KEEL_TEMPORAL_PORT: String(ports.temporal),
-    KEEL_TEMPORAL_UI_PORT: String(ports.ui),
-    KEEL_PG_PORT: String(ports.pg),
-    KEEL_HTTP_PORT: String(ports.http),
-    KEEL_DEMO: "0",
-  };
-  const cliEnv = {
-    PATH: env.PATH,
-    HOME: env.HOME,
-    DATABASE_URL: `postgres://keel_app@127.0.0.1:${ports.pg}/keel`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-  };
-  const transcript: string[] = [];
-  try {
-    await copyCheckout(dir);
-    const first = await startDev(dir, env);
-    assertStringIncludes(first.output(), "project-local PostgreSQL in .data/pg");
-    assertStringIncludes(first.output(), `Temporal UI: http://127.0.0.1:${ports.ui}`);
-    const submitted = await run("deno", [
-      "task",
-      "--quiet",
-      "keel",
-      "submit",
-      "examples/directives/noop.json",
-      "--detach",
-    ], {
-      cwd: dir,
-      env: cliEnv,
-    });
-    const id = submitted.match(/[0-9a-f]{8}-[0-9a-f-]{27}/)?.[0];
-    assert(id, `submit printed no directive id: ${submitted}`);
-    const firstStatus = await first.stop();
-    transcript.push(first.output());
-    // 130 is the shell's exit code for "stopped by SIGINT" after the trap ran.
-    assert([0, 130].includes(firstStatus.code), `dev.sh exited with ${firstStatus.code}`);
-    assertStringIncludes(first.output(), "keel: stopped");
-    assertEquals(await processesIn(dir), []);
+const LOCAL_DBS = {
+  postgres: { says: "project-local PostgreSQL in .data/pg", database: "keel", poolMax: {} },
+  pglite: {
+    says: "embedded PGlite with pgvector in .data/pglite",
+    database: "postgres",
+    poolMax: { KEEL_DB_POOL_MAX: "1" },
+  },
+} as const;
 
-    const second = await startDev(dir, env);
-    assert(
-      !second.output().includes("creating a project-local"),
-      "the second run recreated the cluster",
-    );
-    const listed = await run("deno", ["task", "--quiet", "keel", "list"], {
-      cwd: dir,
-      env: cliEnv,
-    });
-    await second.stop();
-    transcript.push(second.output());
-    assertStringIncludes(listed, id);
-    assertEquals(await processesIn(dir), []);
-  } finally {
-    await Deno.writeTextFile(
-      `${Deno.env.get("TMPDIR") ?? "/tmp"}/keel_zero_config_transcript.txt`,
-      transcript.join("\n----\n"),
-    );
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-});
+for (const [kind, local] of Object.entries(LOCAL_DBS)) {
+  Deno.test(`zero-config run (${kind}): dev.sh with only PATH and HOME, Ctrl-C, restart keeps data`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "keel_zero_config_" });
+    await Deno.chmod(dir, 0o755); // the local cluster runs as the postgres user when we are root
+    const ports = { temporal: freePort(), ui: freePort(), pg: freePort(), http: freePort() };
+    const env = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      KEEL_TEMPORAL_PORT: String(ports.temporal),
+      KEEL_TEMPORAL_UI_PORT: String(ports.ui),
+      KEEL_PG_PORT: String(ports.pg),
+      KEEL_HTTP_PORT: String(ports.http),
+      KEEL_DEMO: "0",
+      KEEL_LOCAL_DB: kind,
+    };
+    const cliEnv = {
+      PATH: env.PATH,
+      HOME: env.HOME,
+      DATABASE_URL: `postgres://keel_app@127.0.0.1:${ports.pg}/${local.database}`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+      ...local.poolMax,
+    };
+    const transcript: string[] = [];
+    try {
+      await copyCheckout(dir);
+      const first = await startDev(dir, env);
+      assertStringIncludes(first.output(), local.says);
+      assertStringIncludes(first.output(), `Temporal UI: http://127.0.0.1:${ports.ui}`);
+      const submitted = await run("deno", [
+        "task",
+        "--quiet",
+        "keel",
+        "submit",
+        "examples/directives/noop.json",
+        "--detach",
+      ], {
+        cwd: dir,
+        env: cliEnv,
+      });
+      const id = submitted.match(/[0-9a-f]{8}-[0-9a-f-]{27}/)?.[0];
+      assert(id, `submit printed no directive id: ${submitted}`);
+      const firstStatus = await first.stop();
+      transcript.push(first.output());
+      // 130 is the shell's exit code for "stopped by SIGINT" after the trap ran.
+      assert([0, 130].includes(firstStatus.code), `dev.sh exited with ${firstStatus.code}`);
+      assertStringIncludes(first.output(), "keel: stopped");
+      assertEquals(await processesIn(dir), []);
+
+      const second = await startDev(dir, env);
+      assert(
+        !second.output().includes("creating a project-local"),
+        "the second run recreated the cluster",
+      );
+      const listed = await run("deno", ["task", "--quiet", "keel", "list"], {
+        cwd: dir,
+        env: cliEnv,
+      });
+      await second.stop();
+      transcript.push(second.output());
+      assertStringIncludes(listed, id);
+      assertEquals(await processesIn(dir), []);
+    } finally {
+      await Deno.writeTextFile(
+        `${Deno.env.get("TMPDIR") ?? "/tmp"}/keel_zero_config_transcript_${kind}.txt`,
+        transcript.join("\n----\n"),
+      );
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  });
+}

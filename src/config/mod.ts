@@ -24,6 +24,11 @@ export const ENV_VARS: readonly EnvVar[] = [
     default: "postgres://keel_app@127.0.0.1:5432/keel",
   },
   {
+    name: "KEEL_DB_POOL_MAX",
+    description:
+      "Connections per process pool (default: the process's own, 2 to 10); 1 for embedded PGlite",
+  },
+  {
     name: "MIGRATION_DATABASE_URL",
     description: "Postgres URL of the schema owner, used by migrate and validate",
     default: "postgres://postgres@127.0.0.1:5432/keel",
@@ -251,6 +256,7 @@ function parseWith<T>(schema: z.ZodType<T>, env: EnvSnapshot): T {
 const databaseSchema = z.object({
   DATABASE_URL: postgresUrl.default(defaultOf("DATABASE_URL")),
   KEEL_LOG_LEVEL: logLevel.default("info"),
+  KEEL_DB_POOL_MAX: z.coerce.number().int().min(1).max(100).optional(),
 });
 
 /** Configuration for processes that use the application connection. */
@@ -259,6 +265,8 @@ export interface DatabaseConfig {
   readonly databaseUrl: string;
   /** The log level. */
   readonly logLevel: LogLevel;
+  /** Pool size when set (1 against PGlite); otherwise each process picks its own. */
+  readonly poolMax?: number;
 }
 
 /** A log level. */
@@ -267,7 +275,11 @@ export type LogLevel = z.infer<typeof logLevel>;
 /** Parses the application's database configuration. */
 export function parseDatabaseConfig(env: EnvSnapshot): DatabaseConfig {
   const parsed = parseWith(databaseSchema, env);
-  return { databaseUrl: parsed.DATABASE_URL, logLevel: parsed.KEEL_LOG_LEVEL };
+  return {
+    databaseUrl: parsed.DATABASE_URL,
+    logLevel: parsed.KEEL_LOG_LEVEL,
+    ...(parsed.KEEL_DB_POOL_MAX === undefined ? {} : { poolMax: parsed.KEEL_DB_POOL_MAX }),
+  };
 }
 
 const migrationSchema = z.object({

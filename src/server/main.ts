@@ -27,6 +27,7 @@ import { tracingClientInterceptor } from "../telemetry/temporal_tracing.ts";
 
 const NAMES = [
   "DATABASE_URL",
+  "KEEL_DB_POOL_MAX",
   "KEEL_LOG_LEVEL",
   "TEMPORAL_ADDRESS",
   "TEMPORAL_NAMESPACE",
@@ -58,7 +59,10 @@ async function main(): Promise<void> {
   const maxAttempts = parseWorkerConfig(env).maxAttempts;
   const artifacts = artifactStorageFrom(parseArtifactConfig(env));
   const telemetry = startTelemetry(parseTelemetryConfig(env, "keel-server"));
-  const sql = connect(database.databaseUrl, { max: 8 });
+  const sql = connect(database.databaseUrl, {
+    max: database.poolMax ?? 8,
+    applicationName: "keel-server",
+  });
   const connection = await NativeConnection.connect({ address: temporal.address });
   const client = new Client({
     connection,

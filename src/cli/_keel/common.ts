@@ -156,6 +156,7 @@ export function classify(error: unknown): CliError {
 /** Names of the environment variables the CLI reads (a subset of ENV_VARS). */
 export const CLI_ENV = [
   "DATABASE_URL",
+  "KEEL_DB_POOL_MAX",
   "TEMPORAL_ADDRESS",
   "TEMPORAL_NAMESPACE",
   "TEMPORAL_TASK_QUEUE",
@@ -226,9 +227,9 @@ export function createContext(options: { json: boolean; io?: Output }): Context 
     actor: () => parseActor(env),
     async db() {
       if (sql) return sql;
-      const { databaseUrl } = parseDatabaseConfig(env);
+      const { databaseUrl, poolMax } = parseDatabaseConfig(env);
       const pool = connect(databaseUrl, {
-        max: 2,
+        max: poolMax ?? 2,
         connectTimeoutSeconds: 5,
         applicationName: "keel-cli",
       });
