@@ -22,6 +22,8 @@ import { createMigratedDatabase, type TestDatabase, withSql } from "./_db.ts";
 import { builtinSchema, counts, echoDocument } from "./_directives.ts";
 import { DirectiveValidationError, parseDirective } from "../src/directives/mod.ts";
 import { DIRECTIVE_LIMITS, PAYLOAD_MAX_BYTES } from "../src/models/mod.ts";
+import { createHandler } from "../src/server/app.ts";
+import { startLoopHarness } from "./_loop.ts";
 
 const CLI_SAMPLE = 48;
 const CONCURRENCY = 4;
@@ -256,4 +258,65 @@ Deno.test("limits through the CLI: at the limit accepted, over it rejected namin
   } finally {
     await db.drop();
   }
+});
+
+const API_DOCUMENTS = 1000;
+
+Deno.test({
+  name:
+    `${API_DOCUMENTS} generated documents through the HTTP API: accepted, or 400 naming the fields; nothing half-written`,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // A real dev server so accepted directives start their loops; no worker runs them.
+    const h = await startLoopHarness({ noWorker: true });
+    const token = "bad-input-token-0123456789";
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      createHandler({
+        sql: h.sql,
+        target: h.target,
+        schema,
+        tokens: new Map([[token, "fuzzer"]]),
+        maxBodyBytes: 256 * 1024,
+      }),
+    );
+    try {
+      const documents = fc.sample(generated, { numRuns: API_DOCUMENTS, seed: 20261130 });
+      const statuses = new Map<number, number>();
+      const outcomes = await pool(documents, 8, async (doc) => {
+        const response = await fetch(`http://127.0.0.1:${server.addr.port}/api/directives`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify(doc),
+        });
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        const body = await response.json();
+        if (response.status === 201) return { accepted: true, paths: [] as string[] };
+        assertEquals(response.status, 400, JSON.stringify(body));
+        assertEquals(response.headers.get("content-type"), "application/problem+json");
+        const errors = (body.errors ?? []) as { path: string; message: string }[];
+        for (const e of errors) assert(e.message.length > 0);
+        return { accepted: false, paths: errors.map((e) => e.path).sort() };
+      });
+      let accepted = 0;
+      outcomes.forEach((outcome, i) => {
+        const verdict = inProcessVerdict(documents[i]);
+        const doc = JSON.stringify(documents[i]).slice(0, 300);
+        assertEquals(outcome.accepted, verdict.accepted, `document ${i}: ${doc}`);
+        assertEquals(outcome.paths, verdict.paths, `document ${i}: ${doc}`);
+        if (outcome.accepted) accepted++;
+      });
+      console.log(
+        `API: ${API_DOCUMENTS} documents, ${accepted} accepted, ${
+          API_DOCUMENTS - accepted
+        } rejected; HTTP statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+      );
+      assert(accepted > 0 && accepted < API_DOCUMENTS, `accepted ${accepted}`);
+      assertEquals(await counts(h.sql), { directives: accepted, transitions: 2 * accepted });
+    } finally {
+      await server.shutdown();
+      await h.stop();
+    }
+  },
 });
