@@ -17,7 +17,7 @@
  * exist when this suite was written.
  */
 import fc from "fast-check";
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { createMigratedDatabase, type TestDatabase, withSql } from "./_db.ts";
 import { builtinSchema, counts, echoDocument } from "./_directives.ts";
 import { DirectiveValidationError, parseDirective } from "../src/directives/mod.ts";
@@ -319,4 +319,54 @@ Deno.test({
       await h.stop();
     }
   },
+});
+
+Deno.test(`${API_DOCUMENTS} generated documents through the CLI (keel submit --batch): each line accepted or rejected naming its fields`, async () => {
+  const db = await createMigratedDatabase("keel_batch");
+  try {
+    const documents = fc.sample(generated, { numRuns: API_DOCUMENTS, seed: 20261201 });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P=cli", "src/cli/keel.ts", "--json", "submit", "--batch", "-"],
+      clearEnv: true,
+      env: { NO_COLOR: "1", DATABASE_URL: db.appUrl, TEMPORAL_ADDRESS: "127.0.0.1:1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(encoder.encode(documents.map((d) => JSON.stringify(d)).join("\n")));
+    await writer.close();
+    const output = await child.output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert(!/panic|Uncaught|stack backtrace/i.test(stderr), `the CLI crashed: ${stderr}`);
+    const results = new TextDecoder().decode(output.stdout).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assertEquals(results.length, API_DOCUMENTS);
+    let accepted = 0;
+    results.forEach((result, i) => {
+      assertEquals(result.line, i + 1);
+      const verdict = inProcessVerdict(documents[i]);
+      const paths = result.error
+        ? (result.error.fields as { path: string }[]).map((f) => f.path).sort()
+        : [];
+      assertEquals({ accepted: result.event === "submitted", paths }, verdict, `line ${i + 1}`);
+      if (result.event === "submitted") accepted++;
+    });
+    assertEquals(output.code, 4, "some lines were invalid");
+    assertStringIncludes(
+      stderr,
+      `batch: ${accepted} accepted, ${API_DOCUMENTS - accepted} invalid`,
+    );
+    console.log(
+      `CLI batch: ${API_DOCUMENTS} documents, ${accepted} accepted, ${
+        API_DOCUMENTS - accepted
+      } rejected`,
+    );
+    await withSql(db.appUrl, async (sql) => {
+      assertEquals(await counts(sql), { directives: accepted, transitions: 2 * accepted });
+    });
+  } finally {
+    await db.drop();
+  }
 });

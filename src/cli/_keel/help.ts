@@ -53,6 +53,7 @@ See docs/cli.md.`;
 /** Per-command help. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   submit: `Usage: deno task keel submit <file|-> [--detach] [--json]
+       deno task keel submit --batch <file|-> [--json]
 
 Validates a directive document (JSON, or YAML; "-" reads stdin), stores it
 (idempotently on its idempotency_key) and starts its loop, then prints its id.
@@ -66,6 +67,11 @@ Only files inside the project directory can be read; pipe others in:
 
 Options:
   -d, --detach  print the id and return at once
+  --batch       the input is JSON Lines, one directive per line (up to 16 MiB):
+                each line is validated and stored on its own and reported as
+                "line N: <id>" or "line N: invalid: ..." ({"line":N,...} with
+                --json); loops are started, not followed; exit 4 if any line
+                was invalid
   --json        JSON lines: {"event":"submitted",...}, then one per transition
                 ({"event":"transition",...}), then {"event":"result",...}
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { submitBatch } from "./batch.ts";
 import { parse as parseYaml } from "yaml";
 import { parseDirective, submitDirective } from "../../directives/mod.ts";
 import { createRegistry } from "../../execution/registry.ts";
@@ -40,19 +41,21 @@ function decodeUtf8(bytes: Uint8Array, where: string): string {
   }
 }
 
-async function readSource(source: string): Promise<string> {
+/** Reads a file or stdin (`-`), refusing more than `limit` bytes (1 MiB by default). */
+export async function readSource(source: string, limit = MAX_DOCUMENT_BYTES): Promise<string> {
+  const mib = `${limit / (1024 * 1024)} MiB`;
   if (source === "-") {
     const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
-    if (bytes.length > MAX_DOCUMENT_BYTES) {
-      throw new CliError(EXIT.invalid, "invalid_directive", "stdin holds more than 1 MiB");
+    if (bytes.length > limit) {
+      throw new CliError(EXIT.invalid, "invalid_directive", `stdin holds more than ${mib}`);
     }
     return decodeUtf8(bytes, "stdin");
   }
   try {
     const info = await Deno.stat(source);
     if (!info.isFile) throw usage("submit", `<file> "${source}" is not a file`);
-    if (info.size > MAX_DOCUMENT_BYTES) {
-      throw new CliError(EXIT.invalid, "invalid_directive", `"${source}" is larger than 1 MiB`);
+    if (info.size > limit) {
+      throw new CliError(EXIT.invalid, "invalid_directive", `"${source}" is larger than ${mib}`);
     }
     return decodeUtf8(await Deno.readFile(source), `"${source}"`);
   } catch (error) {
@@ -93,10 +96,11 @@ export async function submitCommand(ctx: Context, args: readonly string[]): Prom
   const { values, positionals } = parseCommand(
     "submit",
     args,
-    { detach: { type: "boolean", short: "d" } },
+    { detach: { type: "boolean", short: "d" }, batch: { type: "boolean" } },
     { min: 1, max: 1, names: "<file|->" },
   );
   const source = positionals[0]!;
+  if (values.batch) return await submitBatch(ctx, source);
   const document = parseDocument(await readSource(source), source);
   const schema = cliSchema();
   parseDirective(schema, document); // every field error, before any connection is made
