@@ -7,6 +7,7 @@
  */
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import {
+  ARTIFACT_ENV,
   type DatabaseConfig,
   parseArtifactConfig,
   parseDatabaseConfig,
@@ -185,15 +186,7 @@ const WORKER_ENV = [
   "OPENAI_API_KEY",
   "OPENAI_BASE_URL",
   "KEEL_EMBEDDINGS_TIMEOUT_MS",
-  "KEEL_ARTIFACT_STORE",
-  "KEEL_ARTIFACT_DIR",
-  "KEEL_ARTIFACT_MAX_BYTES",
-  "KEEL_S3_ENDPOINT",
-  "KEEL_S3_BUCKET",
-  "KEEL_S3_REGION",
-  "KEEL_S3_FORCE_PATH_STYLE",
-  "KEEL_S3_ACCESS_KEY_ID",
-  "KEEL_S3_SECRET_ACCESS_KEY",
+  ...ARTIFACT_ENV,
   "KEEL_EVALUATOR",
   "KEEL_EVALUATION_TIMEOUT_MS",
   "BRAINTRUST_API_KEY",

@@ -8,7 +8,13 @@
  * @module
  */
 import { parseCommandLine } from "./_args.ts";
-import { parseActor, parseArtifactConfig, parseMigrationConfig, readEnv } from "../config/mod.ts";
+import {
+  ARTIFACT_ENV,
+  parseActor,
+  parseArtifactConfig,
+  parseMigrationConfig,
+  readEnv,
+} from "../config/mod.ts";
 import { createPurger } from "../artifacts/mod.ts";
 import { connect, redactUrl } from "../db/mod.ts";
 import { parseDuration, prunePayloads, purgeStoredBodies } from "../retention/mod.ts";
@@ -39,18 +45,6 @@ Environment:
                           the object store, as the worker has it
 
 Exit codes: 0 done, 1 refused or failed, 2 bad usage.`;
-
-const ARTIFACT_ENV = [
-  "KEEL_ARTIFACT_STORE",
-  "KEEL_ARTIFACT_DIR",
-  "KEEL_ARTIFACT_MAX_BYTES",
-  "KEEL_S3_ENDPOINT",
-  "KEEL_S3_BUCKET",
-  "KEEL_S3_REGION",
-  "KEEL_S3_FORCE_PATH_STYLE",
-  "KEEL_S3_ACCESS_KEY_ID",
-  "KEEL_S3_SECRET_ACCESS_KEY",
-];
 
 async function main(args: string[]): Promise<number> {
   const line = parseCommandLine(args, {

@@ -519,6 +519,19 @@ export type ArtifactConfig =
     }
   );
 
+/** The variables {@linkcode parseArtifactConfig} reads. */
+export const ARTIFACT_ENV: readonly string[] = [
+  "KEEL_ARTIFACT_STORE",
+  "KEEL_ARTIFACT_DIR",
+  "KEEL_ARTIFACT_MAX_BYTES",
+  "KEEL_S3_ENDPOINT",
+  "KEEL_S3_BUCKET",
+  "KEEL_S3_REGION",
+  "KEEL_S3_FORCE_PATH_STYLE",
+  "KEEL_S3_ACCESS_KEY_ID",
+  "KEEL_S3_SECRET_ACCESS_KEY",
+];
+
 /** Parses the artifact store settings; the secret key is never echoed in an error. */
 export function parseArtifactConfig(env: EnvSnapshot): ArtifactConfig {
   const redacted = { ...env };

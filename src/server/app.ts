@@ -395,7 +395,7 @@ export function openApi(): Record<string, unknown> {
       content: { "application/problem+json": { schema: problemRef } },
     },
   };
-  const decision = (summary: string) => ({
+  const action = (summary: string, body: string, ok: Record<string, unknown>) => ({
     post: {
       summary,
       security: [{ bearer: [] }],
@@ -407,11 +407,13 @@ export function openApi(): Record<string, unknown> {
       }],
       requestBody: {
         required: true,
-        content: { "application/json": { schema: { $ref: "#/components/schemas/DecisionBody" } } },
+        content: { "application/json": { schema: { $ref: `#/components/schemas/${body}` } } },
       },
-      responses: { "200": { description: "Decision recorded" }, ...errors },
+      responses: { ...ok, ...errors },
     },
   });
+  const decision = (summary: string) =>
+    action(summary, "DecisionBody", { "200": { description: "Decision recorded" } });
   const listParams = Object.entries(
     (z.toJSONSchema(ListQuery, { io: "input" }) as { properties: Record<string, unknown> })
       .properties,
@@ -471,23 +473,11 @@ export function openApi(): Record<string, unknown> {
       "/api/directives/{id}/approve": decision("Approve through the loop's Update"),
       "/api/directives/{id}/reject": decision("Reject through the loop's Update"),
       "/api/directives/{id}/abort": decision("Abort through the loop's Update"),
-      "/api/directives/{id}/scores": {
-        post: {
-          summary: "Record a late score for the directive, as the token's identity",
-          security: [{ bearer: [] }],
-          parameters: [{
-            name: "id",
-            in: "path",
-            required: true,
-            schema: { type: "string", format: "uuid" },
-          }],
-          requestBody: {
-            required: true,
-            content: { "application/json": { schema: { $ref: "#/components/schemas/ScoreBody" } } },
-          },
-          responses: { "201": { description: "Score recorded" }, ...errors },
-        },
-      },
+      "/api/directives/{id}/scores": action(
+        "Record a late score for the directive, as the token's identity",
+        "ScoreBody",
+        { "201": { description: "Score recorded" } },
+      ),
       "/api/directives/{id}/artifacts/{artifactId}": {
         get: {
           summary: "Download an artifact body",

@@ -11,6 +11,7 @@ import { createDirectiveSchema } from "../models/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "../execution/registry.ts";
 import { connect } from "../db/mod.ts";
 import {
+  ARTIFACT_ENV,
   parseArtifactConfig,
   parseDatabaseConfig,
   parseServerConfig,
@@ -39,15 +40,7 @@ const NAMES = [
   "KEEL_HTTP_MAX_BODY_BYTES",
   "KEEL_CORS_ORIGIN",
   "KEEL_TEMPORAL_UI_URL",
-  "KEEL_ARTIFACT_STORE",
-  "KEEL_ARTIFACT_DIR",
-  "KEEL_ARTIFACT_MAX_BYTES",
-  "KEEL_S3_ENDPOINT",
-  "KEEL_S3_BUCKET",
-  "KEEL_S3_REGION",
-  "KEEL_S3_FORCE_PATH_STYLE",
-  "KEEL_S3_ACCESS_KEY_ID",
-  "KEEL_S3_SECRET_ACCESS_KEY",
+  ...ARTIFACT_ENV,
   ...TELEMETRY_ENV,
 ];
 
