@@ -5,46 +5,12 @@
  * change is caught. Each replay runs in its own process.
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
+import { historyFilesIn, replay } from "./_replay.ts";
 
 const HISTORIES = "tests/histories";
 
-interface ReplayLine {
-  workflowId: string;
-  error: { name: string; message: string } | null;
-}
-
-async function historyFiles(): Promise<string[]> {
-  const files: string[] = [];
-  for await (const entry of Deno.readDir(HISTORIES)) {
-    if (entry.name.endsWith(".json")) files.push(`${HISTORIES}/${entry.name}`);
-  }
-  return files.sort();
-}
-
-async function replay(workflowsPath: string, files: string[]): Promise<ReplayLine[]> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "tests/fixtures/replay_main.ts",
-      workflowsPath,
-      ...files,
-    ],
-    stdin: "null",
-  }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
-  // The SDK's native core may log its own lines; ours are the JSON ones.
-  return stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
-    JSON.parse(line) as ReplayLine
-  );
-}
-
 Deno.test("every recorded path replays against the current workflow code", async () => {
-  const files = await historyFiles();
+  const files = await historyFilesIn(HISTORIES);
   const paths = files.filter((f) => !f.includes("_attempt_")).map((f) =>
     f.replace(/^.*\//, "").replace(/\.json$/, "")
   );

@@ -27,6 +27,7 @@ import {
   statusQuery,
 } from "../src/workflows/directive/api.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
+import { historyFilesIn, replay } from "./_replay.ts";
 import {
   eventually,
   ledgerOf,
@@ -40,40 +41,6 @@ const UPGRADE_HISTORIES = "tests/histories/upgrade";
 const BEFORE = "tests/fixtures/upgrade/before_workflows.ts";
 const CURRENT = "src/workflows/mod.ts";
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-
-interface ReplayLine {
-  workflowId: string;
-  error: { name: string; message: string } | null;
-}
-
-/** Replays history files against a workflow bundle, in a process of its own. */
-async function replay(workflowsPath: string, files: string[]): Promise<ReplayLine[]> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "tests/fixtures/replay_main.ts",
-      workflowsPath,
-      ...files,
-    ],
-    stdin: "null",
-  }).output();
-  assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout).split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as ReplayLine);
-}
-
-async function jsonFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.endsWith(".json")) files.push(`${dir}/${entry.name}`);
-  }
-  return files.sort();
-}
 
 /** A worker in this process on an arbitrary workflow bundle (the "old build"). */
 async function startBundledWorker(
@@ -279,7 +246,7 @@ Deno.test({
 });
 
 Deno.test("committed histories of both code versions replay", async () => {
-  const upgrade = await jsonFiles(UPGRADE_HISTORIES);
+  const upgrade = await historyFilesIn(UPGRADE_HISTORIES);
   assertEquals(upgrade.map((f) => f.replace(/^.*\//, "")), [
     "v1_across_upgrade.json",
     "v1_patched.json",
@@ -290,7 +257,7 @@ Deno.test("committed histories of both code versions replay", async () => {
   for (const line of current) assertEquals(line.error, null, line.workflowId);
   // The old build replays every history recorded before the upgrade, which
   // shows the fixture issues exactly the commands the earlier code issued.
-  const pre = await jsonFiles("tests/histories");
+  const pre = await historyFilesIn("tests/histories");
   const old = await replay(BEFORE, pre);
   assertEquals(old.length, pre.length);
   for (const line of old) assertEquals(line.error, null, line.workflowId);
