@@ -23,7 +23,12 @@ import {
 import { connect, redactUrl } from "./db/mod.ts";
 import { Client } from "@temporalio/client";
 import { type ActivityDeps, createActivities } from "./activities/mod.ts";
-import { BUILTIN_MODULES, createRegistry } from "./execution/mod.ts";
+import {
+  BUILTIN_MODULES,
+  createRegistry,
+  createSandbox,
+  hostPermissions,
+} from "./execution/mod.ts";
 import { evaluatorFrom } from "./evaluation/mod.ts";
 import { startTelemetry } from "./telemetry/otel.ts";
 import { loadPolicy } from "./policy/mod.ts";
@@ -111,6 +116,8 @@ export function reconcilerWorkflowId(taskQueue: string): string {
 /** Bundles the workflows, connects and starts polling. */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const connection = await connectTemporal(options.temporal.address);
+  // The worker owns the sandbox: its ready module processes end with it.
+  const sandbox = options.sandbox ?? createSandbox();
   let worker: Worker;
   try {
     worker = await Worker.create({
@@ -121,7 +128,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       // On SIGINT/SIGTERM, in-flight activities get this long to finish before
       // they are cancelled; an unfinished one is retried by another worker.
       shutdownGraceTime: "30 seconds",
-      activities: createActivities(options),
+      activities: createActivities({ ...options, sandbox }),
       interceptors: {
         activity: [(ctx) => ({ inbound: tracingActivityInterceptor(ctx.info) })],
         client: { workflow: [tracingClientInterceptor()] },
@@ -130,10 +137,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     });
   } catch (error) {
     await connection.close();
+    await sandbox.close();
     throw error;
   }
   const done = worker.run().finally(async () => {
     await connection.close();
+    await sandbox.close();
   });
   if (options.reconcileIntervalSeconds !== undefined) {
     const client = new Client({
@@ -193,7 +202,19 @@ const WORKER_ENV = [
   "BRAINTRUST_API_URL",
   "BRAINTRUST_PROJECT",
   ...TELEMETRY_ENV,
+  "HOME",
+  "DENO_DIR",
 ];
+
+/** What a module's Deno process needs to find its cache: nothing else is passed on. */
+function denoEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ["HOME", "DENO_DIR"]) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const env = readEnv(WORKER_ENV, (name) => Deno.env.get(name));
@@ -218,7 +239,12 @@ async function main(): Promise<void> {
       sql,
       log,
       policy,
-      registry: createRegistry(BUILTIN_MODULES),
+      // Refuses a module that declares more than this process holds.
+      registry: createRegistry(BUILTIN_MODULES, { held: hostPermissions }),
+      sandbox: createSandbox({
+        baseEnv: denoEnv(env),
+        lookupEnv: (name) => Deno.env.get(name),
+      }),
       evaluator: evaluatorFrom(evaluation),
       evaluationTimeoutMs: evaluation.timeoutMs,
       maxAttempts: settings.maxAttempts,

@@ -1,11 +1,13 @@
 /** Helpers for the LLM suites: a directive to pay for calls, and ledger rows. */
 import type { Sql } from "../src/db/mod.ts";
+import { transitionDirective } from "../src/directives/mod.ts";
 import type { BudgetLedgerRow } from "../src/models/budget_rows.ts";
 
-/** Inserts a draft directive with the given budget and returns its id. */
+/** Inserts a directive with the given budget, moved to `executing` unless told not to; returns its id. */
 export async function insertDirective(
   sql: Sql,
   budget: { amount: string; currency: string },
+  options: { executing?: boolean } = {},
 ): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
     INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
@@ -14,6 +16,12 @@ export async function insertDirective(
       300, ${`llm-test-${crypto.randomUUID()}`})
     RETURNING id`;
   if (!row) throw new Error("INSERT INTO directives returned no row");
+  // Only an executing directive may spend: walk it there through the mutator.
+  if (options.executing ?? true) {
+    for (const to of ["proposed", "approved", "executing"] as const) {
+      await transitionDirective(sql, { directiveId: row.id, to, actor: "llm-test", reason: to });
+    }
+  }
   return row.id;
 }
 

@@ -121,7 +121,8 @@ export const COMPLETE_LEDGER = [
 /**
  * Asserts a directive completed through every step exactly once: one policy
  * verdict, one approval, one run (attempt 1, SUCCESS), one evaluation, the
- * given number of artifacts, no budget charges, and the five-row ledger.
+ * given number of artifacts, one budget row (the run's reservation, charged
+ * once), and the five-row ledger.
  */
 export async function assertCompletedOnce(
   sql: Sql,
@@ -140,7 +141,7 @@ export async function assertCompletedOnce(
     artifacts: options.artifacts,
     evaluations: 1,
     transitions: 5,
-    charges: 0,
+    charges: 1,
   }, options.label);
   assertEquals(await ledgerOf(sql, id), COMPLETE_LEDGER, options.label);
 }

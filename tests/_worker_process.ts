@@ -22,11 +22,15 @@ export async function collect(stream: ReadableStream<Uint8Array>, lines: string[
   if (buffer) lines.push(buffer);
 }
 
-/** Starts `deno run -P=worker src/worker.ts` with only `env` and waits until it is ready. */
+/**
+ * Starts `deno run -P=worker src/worker.ts` with `env` plus what any shell
+ * has (`PATH`, where the worker finds `deno` for its module processes, and
+ * `HOME`, under which Deno keeps its cache), and waits until it is ready.
+ */
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-P=worker", "src/worker.ts"],
-    env,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",

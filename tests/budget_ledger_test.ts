@@ -33,6 +33,18 @@ Deno.test("budget ledger", async (t) => {
   const db = await createMigratedDatabase();
   try {
     await withSql(db.appUrl, async (sql) => {
+      await t.step("a directive that is not executing cannot be charged", async () => {
+        const id = await insertDirective(sql, { amount: "1.00", currency: "USD" }, {
+          executing: false,
+        });
+        await assertRejects(
+          () => reserve(sql, reservation(id, `${id}:idle`, "0.10")),
+          BudgetLedgerError,
+          "only an executing directive may spend",
+        );
+        assertEquals((await ledgerRows(sql, id)).length, 0);
+      });
+
       await t.step("reserve, charge once, and a charged key returns its answer", async () => {
         const id = await insertDirective(sql, { amount: "1.00", currency: "USD" });
         assertEquals(await reserve(sql, reservation(id, "k1", "0.5000")), {

@@ -175,6 +175,10 @@ harnessTest("keel CLI against a running loop", async (h, t) => {
         assertEquals(status.code, 0, status.stderr);
         assertStringIncludes(status.stdout, "status     proposed (version 2)");
         assertStringIncludes(status.stdout, "policy     ALLOW by rule ok (default@");
+        assertStringIncludes(
+          status.stdout,
+          "grants     nothing (no net, files, env or processes)",
+        );
         assertStringIncludes(status.stdout, "loop       awaiting_approval");
 
         const approved = await keel(h, ["approve", id, "--reason", "payload checked"], transcript);
@@ -280,6 +284,7 @@ harnessTest("keel CLI against a running loop", async (h, t) => {
     const id = events[0].id as string;
     const status = JSON.parse((await keel(h, ["status", id, "--json"])).stdout);
     assertEquals([status.directive.status, status.policy[0].verdict], ["complete", "ALLOW"]);
+    assertEquals(status.policy[0].granted_permissions, {});
     assertEquals(status.runs[0].outcome, "SUCCESS");
     const history = JSON.parse((await keel(h, ["--json", "history", id])).stdout);
     assertEquals(history.transitions.length, 5);

@@ -1,9 +1,11 @@
 /**
  * Crash recovery: the worker process is SIGKILLed in the middle of an
- * activity and restarted. The directive completes with exactly one run and
- * no duplicate artifacts, ledger rows or approvals.
+ * activity and restarted. The module's attempt is recorded `lost` (whether it
+ * acted is unknown), and echo, being retry-safe, runs once more as attempt 2;
+ * the directive completes with no duplicate artifacts, ledger rows or
+ * approvals.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { approveUpdate, directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
@@ -11,7 +13,7 @@ import { eventually, ledgerOf, runsOf, startLoopHarness } from "./_loop.ts";
 import { killWorker, spawnWorker, workerEnv } from "./_worker_process.ts";
 
 Deno.test({
-  name: "SIGKILL in the middle of the module's activity: one run, no duplicates",
+  name: "SIGKILL in the middle of the module's activity: the attempt is lost, the next completes",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -38,10 +40,12 @@ Deno.test({
       worker = await spawnWorker(env);
       const result = await waitForLoop(h.client, directive.id);
       assertEquals(result.status, "complete");
-      assertEquals(
-        (await runsOf(h.sql, directive.id)).map((r) => [r.attempt, r.status, r.outcome]),
-        [[1, "completed", "SUCCESS"]],
-      );
+      const runs = await runsOf(h.sql, directive.id);
+      assertEquals(runs.map((r) => [r.attempt, r.status, r.outcome]), [
+        [1, "lost", null],
+        [2, "completed", "SUCCESS"],
+      ]);
+      assertStringIncludes(runs[0]?.message ?? "", "attempt 1 lost");
       const [counts] = await h.sql<{ artifacts: number; approvals: number; evaluations: number }[]>`
         SELECT (SELECT count(*)::int FROM artifacts WHERE directive_id = ${directive.id}) AS artifacts,
                (SELECT count(*)::int FROM approvals WHERE directive_id = ${directive.id}) AS approvals,

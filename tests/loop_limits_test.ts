@@ -1,68 +1,83 @@
 /**
- * Limits the loop enforces around a module: budget consumed above the
- * directive's ceiling fails the run.
+ * Limits the loop enforces around a module: the budget is reserved before the
+ * module starts, so a reservation over the budget starts nothing; a module
+ * that reports more than it reserved fails its run, and the directive does
+ * not end `complete`. Effects are counted by a witness outside the worker.
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { BUILTIN_MODULES, createRegistry, type ExecutionModule } from "../src/execution/mod.ts";
+import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { createDirectiveSchema } from "../src/models/mod.ts";
 import { echoDocument } from "./_directives.ts";
 import { runsOf, startLoopHarness } from "./_loop.ts";
-
-/** A test module that reports spending what its payload says. */
-const spender: ExecutionModule = {
-  type: "spender",
-  description: "reports spending payload.spend",
-  execute: (input) =>
-    Promise.resolve({
-      status: "SUCCESS",
-      result: null,
-      message: `spent ${input.payload.spend}`,
-      artifacts: [],
-      budgetConsumed: String(input.payload.spend),
-    }),
-};
+import { spenderModule } from "./fixtures/modules/spender.ts";
+import { startWitness } from "./_witness.ts";
 
 Deno.test({
-  name: "budget consumed above the ceiling fails the run; within it, the run completes",
+  name: "budget: reserved before the module starts, refused over budget, overspending fails",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const modules = [...BUILTIN_MODULES, spender];
+    const modules = [...BUILTIN_MODULES, spenderModule];
+    // The default policy plus spender, whatever types the default allows.
+    const base = JSON.parse(await Deno.readTextFile("policies/default.json"));
+    const witness = startWitness();
     const h = await startLoopHarness({
       modules,
       policy: {
-        allowed_types: ["noop", "echo", "fail_intentionally", "spender"],
-        budget_ceilings: {
-          noop: "1 USD",
-          echo: "$10.00",
-          fail_intentionally: "10 USD",
-          spender: "100 USD",
-        },
+        allowed_types: [...base.allowed_types, "spender"],
+        budget_ceilings: { ...base.budget_ceilings, spender: "100 USD" },
         auto_approve_types: ["noop", "spender"],
+        net_allow: { ...base.net_allow, spender: ["127.0.0.1"] },
       },
     });
     try {
       const schema = createDirectiveSchema({ moduleTypes: createRegistry(modules).types() });
-      const run = async (spend: string) => {
+      const run = async (name: string, payload: Record<string, unknown>) => {
         const { directive } = await submitAndStart(h.sql, h.target, {
           document: echoDocument({
             type: "spender",
             budget: { amount: "2.50", currency: "USD" },
-            payload: { spend },
+            payload: { ...payload, witness: `${witness.url}/${name}` },
           }),
           schema,
         });
-        await waitForLoop(h.client, directive.id);
-        return (await runsOf(h.sql, directive.id))[0];
+        const loop = await waitForLoop(h.client, directive.id);
+        const [ledger] = await h.sql<{ status: string; amount: string }[]>`
+          SELECT status, amount::text AS amount FROM budget_ledger
+           WHERE directive_id = ${directive.id}`;
+        return { loop, runs: await runsOf(h.sql, directive.id), ledger };
       };
-      const over = await run("2.5001");
-      assertEquals([over?.status, over?.outcome], ["failed", "FAILURE"]);
-      assertStringIncludes(over?.message ?? "", "budget exceeded: spent 2.5001 USD of 2.5000");
-      const within = await run("2.50");
-      assertEquals([within?.status, within?.outcome], ["completed", "SUCCESS"]);
+
+      const refused = await run("refused", { spend: "2.5001" });
+      assertEquals(witness.seen("/refused").length, 0, "a refused run must start nothing");
+      assertEquals(refused.loop.status, "aborted");
+      assertEquals(refused.runs.map((r) => [r.attempt, r.status, r.outcome]), [
+        [1, "failed", "ERROR"],
+      ]);
+      assertStringIncludes(refused.runs[0]?.message ?? "", "nothing started");
+      assertStringIncludes(
+        refused.runs[0]?.message ?? "",
+        "0.0000 USD is already spent or reserved and the call may cost up to 2.5001 USD, " +
+          "over the budget of 2.5000 USD",
+      );
+      assertEquals(refused.ledger, undefined, "nothing was reserved");
+
+      const over = await run("over", { reserve: "1", spend: "2" });
+      assertEquals(witness.seen("/over").length, 1);
+      assertEquals(over.loop.status, "aborted", "a failed budget check never ends complete");
+      assertEquals(over.runs.map((r) => [r.status, r.outcome]), [["failed", "ERROR"]]);
+      assertStringIncludes(over.runs[0]?.message ?? "", "over its reservation of 1 USD");
+      assertEquals(over.ledger, { status: "charged", amount: "2.0000" });
+
+      const within = await run("within", { reserve: "2.5", spend: "1.25" });
+      assertEquals(witness.seen("/within").length, 1);
+      assertEquals(within.loop.status, "complete");
+      assertEquals(within.runs.map((r) => [r.status, r.outcome]), [["completed", "SUCCESS"]]);
+      assertEquals(within.ledger, { status: "charged", amount: "1.2500" });
     } finally {
       await h.stop();
+      await witness.stop();
     }
   },
 });

@@ -67,6 +67,7 @@ const INPUTS = {
     reason: "within budget",
     rule: "ok",
     auto_approve: true,
+    granted_permissions: null,
   }),
   approvals: (ids: Inserted): NewApprovalRow => ({
     directive_id: ids.directiveId,

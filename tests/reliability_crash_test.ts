@@ -4,8 +4,9 @@
  * SIGKILLed, the holds are released and a new worker starts; then three more
  * are held at run creation, module execution and the artifact write, and the
  * worker is killed again. Every directive completes, each step's
- * effect exists exactly once, and nothing the killed worker had half-written
- * survives.
+ * effect exists exactly once (a module killed mid-run is recorded `lost` and
+ * run again as attempt 2, being retry-safe), and nothing the killed worker had
+ * half-written survives.
  *
  * A step is held without any hook in the code: a session of the test's own
  * keeps a row lock or an uncommitted unique key that the step's transaction
@@ -156,7 +157,27 @@ Deno.test({
       assertEquals(results.map((r) => r.status), Object.values(ids).map(() => "complete"));
       for (const [label, id] of Object.entries(ids)) {
         const echo = label === "gate" || label === "exec" || label === "artifact";
-        await assertCompletedOnce(h.sql, id, { artifacts: echo ? 1 : 0, label });
+        if (label === "exec" || label === "artifact") {
+          // Its module had started when the worker died: attempt 1 is lost
+          // (whether it acted is unknown) and echo, being retry-safe, runs
+          // once more. The lost attempt left no artifact.
+          assertEquals(
+            (await runsOf(h.sql, id)).map((r) => [r.attempt, r.status, r.outcome]),
+            [[1, "lost", null], [2, "completed", "SUCCESS"]],
+            label,
+          );
+          assertEquals(await effectsOf(h.sql, id), {
+            policy: 1,
+            approvals: 1,
+            runs: 2,
+            artifacts: 1,
+            evaluations: 1,
+            transitions: 5,
+            charges: 2,
+          }, label);
+        } else {
+          await assertCompletedOnce(h.sql, id, { artifacts: echo ? 1 : 0, label });
+        }
       }
       // The placeholder directive was never given a run by anyone.
       assertEquals((await effectsOf(h.sql, placeholder)).runs, 0);

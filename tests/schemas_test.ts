@@ -68,7 +68,7 @@ Deno.test("the schema lists every contract field, in the contract's order, each 
 Deno.test("`type` is an enum of exactly the registered module types", () => {
   const type = at(directiveJsonSchema(TYPES), "properties", "type");
   assertEquals(type.enum, [...TYPES]);
-  assertEquals(type.enum, ["echo", "fail_intentionally", "noop"]);
+  assertEquals(type.enum, [...TYPES].sort());
   assertEquals(at(directiveJsonSchema(["zeta", "alpha"]), "properties", "type").enum, [
     "alpha",
     "zeta",

@@ -75,7 +75,7 @@ Deno.test("a directive's trace, Keel's metrics and log correlation reach an OTLP
       await telemetry.flush();
       const all = receiver.spans().filter((s) => s.traceId === traceId);
       return all.some((s) => s.name === "RunWorkflow:directiveWorkflow") &&
-          all.some((s) => s.name === "RunWorkflow:executionWorkflow")
+          all.some((s) => s.name === "RunWorkflow:executionWorkflowV2")
         ? all
         : undefined;
     }, "the directive's workflow spans");
@@ -93,7 +93,7 @@ Deno.test("a directive's trace, Keel's metrics and log correlation reach an OTLP
     assertEquals(policy.parentSpanId, loop.spanId);
     assertEquals(policy.attributes["keel.directive.id"], id);
     assertEquals(policy.attributes["keel.policy.verdict"], "ALLOW");
-    const execution = one(spans, "RunWorkflow:executionWorkflow");
+    const execution = one(spans, "RunWorkflow:executionWorkflowV2");
     assert(
       childrenOf(spans, loop).some((s) => s.spanId === execution.parentSpanId) ||
         execution.parentSpanId === loop.spanId,

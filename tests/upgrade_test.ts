@@ -38,6 +38,8 @@ import {
 } from "./_loop.ts";
 
 const UPGRADE_HISTORIES = "tests/histories/upgrade";
+/** Histories of every path recorded before the sandbox (and the phase memo) existed. */
+const PRE_SANDBOX_HISTORIES = "tests/histories/pre_sandbox";
 const BEFORE = "tests/fixtures/upgrade/before_workflows.ts";
 const CURRENT = "src/workflows/mod.ts";
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -189,8 +191,8 @@ Deno.test({
       assertEquals({ ...dupes }, { approvals: 3, artifacts: 3, evaluations: 3 });
 
       // patched() is true wherever a loop runs code for the first time: the
-      // old loop takes the patch after the gate, the new V1 loop from its
-      // start; V2 needs no patch.
+      // old loop takes the patches after the gate, the new V1 loop from its
+      // start; V2 needs no phase-memo patch.
       assertEquals(await phaseMemo(h.client, waiting), "done");
       assertEquals(await phaseMemo(h.client, patchedLoop), "done");
       assertEquals(await phaseMemo(h.client, v2), "done");
@@ -202,11 +204,13 @@ Deno.test({
       assertEquals(
         Object.values(marks).map((m) => [m.type, m.patchMarkers, m.memoWrites]),
         [
-          // One marker; the memo at executing, evaluating and done.
-          ["directiveWorkflow", 1, 3],
-          // One marker; the memo at the gate, executing, evaluating and done.
-          ["directiveWorkflow", 1, 4],
-          ["directiveWorkflowV2", 0, 4],
+          // Two markers (phase memo, sandboxed execution); the memo at
+          // executing, evaluating and done.
+          ["directiveWorkflow", 2, 3],
+          // Two markers; the memo at the gate, executing, evaluating and done.
+          ["directiveWorkflow", 2, 4],
+          // One marker (sandboxed execution): V2 has no phase-memo branch.
+          ["directiveWorkflowV2", 1, 4],
         ],
       );
 
@@ -255,11 +259,15 @@ Deno.test("committed histories of both code versions replay", async () => {
   const current = await replay(CURRENT, upgrade);
   assertEquals(current.length, upgrade.length);
   for (const line of current) assertEquals(line.error, null, line.workflowId);
-  // The old build replays every history recorded before the upgrade, which
-  // shows the fixture issues exactly the commands the earlier code issued.
-  const pre = await historyFilesIn("tests/histories");
+  // The old build replays every history recorded before the phase memo, which
+  // shows the fixture issues exactly the commands the earlier code issued; the
+  // current code replays them too (loops and attempts in flight at an upgrade).
+  const pre = await historyFilesIn(PRE_SANDBOX_HISTORIES);
   const old = await replay(BEFORE, pre);
   assertEquals(old.length, pre.length);
   for (const line of old) assertEquals(line.error, null, line.workflowId);
   assert(old.length > 10);
+  const now = await replay(CURRENT, pre);
+  assertEquals(now.length, pre.length);
+  for (const line of now) assertEquals(line.error, null, line.workflowId);
 });

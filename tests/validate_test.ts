@@ -27,6 +27,12 @@ import {
   CONTRACT_DOC_PATH,
 } from "../src/validate/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "../src/execution/registry.ts";
+import {
+  checkModulePermissions,
+  type DeclaredModule,
+  workerPermissionsOf,
+} from "../src/validate/mod.ts";
+import { overreachModule } from "./fixtures/validate_modules/overreach.ts";
 import { createDirectiveSchema } from "../src/models/directive.ts";
 import { DIRECTIVE_SCHEMA_PATH } from "../src/models/directive_json_schema.ts";
 
@@ -452,8 +458,13 @@ Deno.test("`deno task validate` on the real repository exits 0 with one summary 
     "json-schema",
     "contract",
     "examples",
+    "module-permissions",
   ]);
   assert(!result.stdout.includes("FAILED"), result.stdout);
+  assert(
+    result.stdout.includes(`validate: module-permissions: ${BUILTIN_MODULE_PERMISSIONS}`),
+    result.stdout,
+  );
 });
 
 Deno.test("the CLI exits 0 on --help and 2 on bad usage or an unreachable database", async () => {
@@ -479,7 +490,21 @@ Deno.test("the CLI exits 0 on --help and 2 on bad usage or an unreachable databa
 // ---- The directive contract: committed JSON Schema, written contract, examples ----
 
 const BAD = "tests/fixtures/bad_directives";
-const CONTRACT = createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() });
+const MODULE_TYPES = createRegistry(BUILTIN_MODULES).types();
+const CONTRACT = createDirectiveSchema({ moduleTypes: MODULE_TYPES });
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+const DECLARED_COUNT = BUILTIN_MODULES.reduce(
+  (sum, module) =>
+    sum + ["net", "read", "write", "env"].reduce(
+      (n, kind) => n + (module.permissions[kind as "net"]?.length ?? 0),
+      0,
+    ),
+  0,
+);
+/** The module-permissions summary the real repository gives. */
+const BUILTIN_MODULE_PERMISSIONS = `${plural(BUILTIN_MODULES.length, "module")}, ` +
+  `${plural(DECLARED_COUNT, "declared permission")}, all within the worker's set in deno.json`;
 
 /** Like {@linkcode withCopy}, plus `docs/schemas/`, `examples/` and the bad directives. */
 async function withFullCopy(fn: (root: string) => Promise<void>): Promise<void> {
@@ -491,17 +516,25 @@ async function withFullCopy(fn: (root: string) => Promise<void>): Promise<void> 
   });
 }
 
-Deno.test("the real repository passes all six checks, the directive contract ones included", async () => {
+Deno.test("the real repository passes all seven checks, the directive contract ones included", async () => {
   const results = byCheck(await validate({ root: REPO, databaseUrl: adminUrl() }));
-  for (
-    const check of ["boundaries", "migrations", "schema", "json-schema", "contract", "examples"]
-  ) {
+  const checks = [
+    "boundaries",
+    "migrations",
+    "schema",
+    "json-schema",
+    "contract",
+    "examples",
+    "module-permissions",
+  ];
+  assertEquals(Object.keys(results), checks);
+  for (const check of checks) {
     assertEquals(results[check]?.status, "ok", `${check}: ${linesOf(results[check]).join("\n")}`);
   }
   assertEquals(
     results["json-schema"]?.summary,
-    `${DIRECTIVE_SCHEMA_PATH} matches the zod contract (10 fields, type one of echo, ` +
-      `fail_intentionally, noop)`,
+    `${DIRECTIVE_SCHEMA_PATH} matches the zod contract (10 fields, type one of ` +
+      `${MODULE_TYPES.join(", ")})`,
   );
   assertEquals(
     results.contract?.summary,
@@ -511,6 +544,7 @@ Deno.test("the real repository passes all six checks, the directive contract one
     results.examples?.summary,
     "3 directives under examples/directives/ parse and pass the contract",
   );
+  assertEquals(results["module-permissions"]?.summary, BUILTIN_MODULE_PERMISSIONS);
 });
 
 Deno.test("a stale or missing committed JSON Schema is caught at 1:1", async () => {
@@ -600,7 +634,7 @@ Deno.test("`--examples tests/fixtures/bad_directives` exits 1 naming each file a
   const expected = [
     `${BAD}/unknown_key.json:7:3: (document): Unrecognized key: "priority"`,
     `${BAD}/unregistered_type.yaml:1:1: type: must name a registered execution module ` +
-    "(echo, fail_intentionally, noop)",
+    `(${MODULE_TYPES.join(", ")})`,
     `${BAD}/negative_budget.json:6:5: budget.amount: must be greater than zero`,
     `${BAD}/negative_budget.json:7:5: budget.currency: must be an ISO 4217 code of three ` +
     "capital letters, e.g. USD",
@@ -707,4 +741,205 @@ Deno.test("checkDirectiveExamples locates nested keys in JSON and falls back to 
   assertEquals(dup.violations.map(formatViolation), [
     "d.json:2:2: invalid JSON: a key is repeated",
   ]);
+});
+
+// ---- Module permissions: what modules declare against the worker's set in deno.json ----
+
+/** The message of a module-permissions violation for an uncovered value. */
+function notHeld(type: string, kind: string, value: string, verb = "does not cover"): string {
+  return `module "${type}" declares ${kind} ${value}, which \`permissions.worker.${kind}\` in ` +
+    `deno.json ${verb} (a module's sandbox gets at most the worker's permissions): widen ` +
+    "`permissions.worker` in deno.json or narrow the module's declaration";
+}
+
+const WORKER = {
+  net: ["127.0.0.1", "postgres", "api.example.com:443", "*.internal.example"],
+  read: [".", "/sys/fs/cgroup"],
+  write: ["./.data/artifacts"],
+  env: ["DATABASE_URL", "KEEL_*"],
+  run: ["deno"],
+};
+
+Deno.test("checkModulePermissions accepts declarations the worker's set covers", () => {
+  const modules: DeclaredModule[] = [
+    {
+      type: "covered",
+      permissions: {
+        // A port-less worker entry covers every port; host:port covers that port.
+        net: ["127.0.0.1:8080", "postgres", "API.example.com:443", "db.internal.example:5432"],
+        // "." covers the whole project; a parent directory covers its subpaths.
+        read: ["./docs/schemas", "src/../migrations", "/sys/fs/cgroup/cpu.max"],
+        write: ["./.data/artifacts", "./.data/artifacts/tmp/"],
+        // KEEL_* is a prefix entry.
+        env: ["DATABASE_URL", "KEEL_LOG_LEVEL", "KEEL_ARTIFACT_*"],
+      },
+    },
+    { type: "quiet", permissions: {} },
+  ];
+  const report = checkModulePermissions(WORKER, modules, { root: "/repo" });
+  assertEquals(report.violations.map(formatViolation), []);
+  assertEquals(report.modules, 2);
+  assertEquals(report.declared, 12);
+
+  const everything = { net: true, read: true, write: { allow: true }, env: true };
+  const wide: DeclaredModule = {
+    type: "wide",
+    permissions: { net: ["example.org"], read: ["/"], write: ["/tmp"], env: ["ANY*"] },
+  };
+  assertEquals(checkModulePermissions(everything, [wide], { root: "/repo" }).violations, []);
+});
+
+Deno.test("checkModulePermissions refuses an uncovered host, env name or path, at the declaration", () => {
+  const text = [
+    `export const leaky = defineModule({`,
+    `  type: "leaky",`,
+    `  permissions: {`,
+    `    net: ["127.0.0.1", "api.example.com:8443", "api.example.com", "evil.example.org"],`,
+    `    read: ["./src", "../elsewhere"],`,
+    `    write: ["./.data/artifacts/ok", "./.data", "/tmp/out"],`,
+    `    env: ["KEEL_LOG_LEVEL", "SECRET_TOKEN", "DATABASE_*"],`,
+    `  },`,
+    `});`,
+  ].join("\n");
+  const module: DeclaredModule = {
+    type: "leaky",
+    permissions: {
+      net: ["127.0.0.1", "api.example.com:8443", "api.example.com", "evil.example.org"],
+      read: ["./src", "../elsewhere"],
+      write: ["./.data/artifacts/ok", "./.data", "/tmp/out"],
+      env: ["KEEL_LOG_LEVEL", "SECRET_TOKEN", "DATABASE_*"],
+    },
+    path: "src/execution/modules/leaky.ts",
+    text,
+  };
+  const report = checkModulePermissions(WORKER, [module], { root: "/repo" });
+  const at = (needle: string) => `src/execution/modules/leaky.ts:${where(text, needle)}`;
+  assertEquals(report.violations.map(formatViolation), [
+    `${at(`"api.example.com:8443"`)}: ${notHeld("leaky", "net", `"api.example.com:8443"`)}`,
+    // api.example.com:443 in the worker's set does not cover the host on every port.
+    `${at(`"api.example.com"`)}: ${notHeld("leaky", "net", `"api.example.com"`)}`,
+    `${at(`"evil.example.org"`)}: ${notHeld("leaky", "net", `"evil.example.org"`)}`,
+    `${at(`"../elsewhere"`)}: ${notHeld("leaky", "read", `"../elsewhere" (/elsewhere)`)}`,
+    // The worker may write ./.data/artifacts, not its parent.
+    `${at(`"./.data"`)}: ${notHeld("leaky", "write", `"./.data" (/repo/.data)`)}`,
+    `${at(`"/tmp/out"`)}: ${notHeld("leaky", "write", `"/tmp/out"`)}`,
+    `${at(`"SECRET_TOKEN"`)}: ${notHeld("leaky", "env", `"SECRET_TOKEN"`)}`,
+    // An exact worker name does not cover a declared prefix.
+    `${at(`"DATABASE_*"`)}: ${notHeld("leaky", "env", `"DATABASE_*"`)}`,
+  ]);
+  assertEquals(report.declared, 12);
+  assertEquals(where(text, `"SECRET_TOKEN"`), "7:29");
+
+  // Without a source, the violation points at deno.json.
+  const bare = checkModulePermissions({}, [{ type: "bare", permissions: { env: ["HOME"] } }], {
+    root: "/repo",
+  });
+  assertEquals(bare.violations.map(formatViolation), [
+    `deno.json: ${notHeld("bare", "env", `"HOME"`)}`,
+  ]);
+});
+
+Deno.test("checkModulePermissions honours deny lists and reports a malformed or missing worker set", () => {
+  const worker = {
+    net: { allow: true, deny: ["evil.example.org"] },
+    read: { allow: ["."], deny: ["./secrets"] },
+    write: "./out",
+    env: { allow: ["KEEL_*"], deny: ["KEEL_SECRET"] },
+  };
+  const module: DeclaredModule = {
+    type: "probe",
+    permissions: {
+      net: ["good.example.org", "evil.example.org:443"],
+      read: ["./docs", "./secrets/key"],
+      write: ["./out"],
+      env: ["KEEL_LOG_LEVEL", "KEEL_SECRET", "KEEL_*"],
+    },
+  };
+  const workerAt = { path: "deno.json", line: 82, col: 5 };
+  const report = checkModulePermissions(worker, [module], { root: "/repo", workerAt });
+  assertEquals(report.violations.map(formatViolation), [
+    "deno.json:82:5: `permissions.worker.write` in deno.json must be true, false, a list of " +
+    `strings or { allow, deny }, found "./out"`,
+    `deno.json: ${notHeld("probe", "net", `"evil.example.org:443"`, "denies")}`,
+    `deno.json: ${notHeld("probe", "read", `"./secrets/key" (/repo/secrets/key)`, "denies")}`,
+    `deno.json: ${notHeld("probe", "write", `"./out" (/repo/out)`)}`,
+    `deno.json: ${notHeld("probe", "env", `"KEEL_SECRET"`, "denies")}`,
+    // The prefix KEEL_* takes in the denied KEEL_SECRET.
+    `deno.json: ${notHeld("probe", "env", `"KEEL_*"`, "denies")}`,
+  ]);
+
+  const missing = checkModulePermissions(undefined, [], { root: "/repo", workerAt });
+  assertEquals(missing.violations.map(formatViolation), [
+    "deno.json:82:5: deno.json has no `permissions.worker` permission set, which the worker " +
+    "process runs with (`deno run -P=worker`); add one that holds what the modules declare",
+  ]);
+});
+
+Deno.test("workerPermissionsOf reads deno.json with comments and trailing commas, at the set", () => {
+  const text = [
+    `{`,
+    `  // the worker's set`,
+    `  "tasks": { "worker": "deno run -P=worker src/worker.ts" },`,
+    `  "permissions": {`,
+    `    /* "worker": { "net": true } */`,
+    `    "worker": { "net": ["127.0.0.1", "a//b",], "env": ["KEEL_*"] },`,
+    `  },`,
+    `}`,
+  ].join("\n");
+  const found = workerPermissionsOf({ path: "deno.json", text });
+  assert("worker" in found);
+  assertEquals(found.worker, { net: ["127.0.0.1", "a//b"], env: ["KEEL_*"] });
+  assertEquals(found.at, { path: "deno.json", line: 6, col: 5 });
+
+  const none = workerPermissionsOf({ path: "deno.jsonc", text: `{ "tasks": {} }` });
+  assertEquals(none, { worker: undefined, at: { path: "deno.jsonc" } });
+
+  const broken = workerPermissionsOf({ path: "deno.json", text: `{ "permissions": ` });
+  assert("violation" in broken);
+  assert(
+    formatViolation(broken.violation).startsWith("deno.json:1:1: cannot parse deno.json: "),
+    formatViolation(broken.violation),
+  );
+});
+
+Deno.test("validate reports a module the real worker set does not cover at its declaration", async () => {
+  const results = byCheck(
+    await validate({ root: REPO, skipDb: true, modules: [...BUILTIN_MODULES, overreachModule] }),
+  );
+  const path = "tests/fixtures/validate_modules/overreach.ts";
+  const text = await Deno.readTextFile(`${REPO}/${path}`);
+  assertEquals(results["module-permissions"]?.status, "failed");
+  // Covered by the real deno.json: 127.0.0.1:7233 (127.0.0.1), ./docs ("."),
+  // ./.data/artifacts/tmp (./.data/artifacts) and KEEL_ARTIFACT_BUCKET (KEEL_ARTIFACT_*).
+  assertEquals(linesOf(results["module-permissions"]), [
+    `${path}:${where(text, `"api.example.com:443"`)}: ` +
+    notHeld("overreach", "net", `"api.example.com:443"`),
+    `${path}:${where(text, `"/etc/keel"`)}: ${notHeld("overreach", "read", `"/etc/keel"`)}`,
+    `${path}:${where(text, `"./out"`)}: ` +
+    notHeld("overreach", "write", `"./out" (${REPO}/out)`),
+    `${path}:${where(text, `"SECRET_TOKEN"`)}: ${notHeld("overreach", "env", `"SECRET_TOKEN"`)}`,
+  ]);
+  assertEquals(results["module-permissions"]?.summary, "FAILED, 4 violations");
+  assertEquals(results.boundaries?.status, "ok");
+});
+
+Deno.test("a copy whose deno.json narrows the worker's net fails at the module; no deno.json skips", async () => {
+  await withCopy(async (root) => {
+    const skipped = byCheck(await validate({ root, skipDb: true }))["module-permissions"];
+    assertEquals(skipped?.status, "skipped");
+    assertEquals(skipped?.summary, "skipped: no deno.json");
+
+    const config = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
+    config.permissions.worker.net = ["localhost"];
+    await plant(root, "deno.json", JSON.stringify(config, null, 2));
+    const results = byCheck(await validate({ root, skipDb: true }));
+    const path = "src/execution/modules/http_request.ts";
+    const text = await Deno.readTextFile(`${root}/${path}`);
+    const declaration = text.indexOf('"127.0.0.1"', text.indexOf("permissions: {"));
+    const line = text.slice(0, declaration).split("\n").length;
+    const col = declaration - text.lastIndexOf("\n", declaration - 1);
+    assertEquals(linesOf(results["module-permissions"]), [
+      `${path}:${line}:${col}: ${notHeld("http_request", "net", `"127.0.0.1"`)}`,
+    ]);
+  });
 });

@@ -48,7 +48,7 @@ async function copyCheckout(into: string): Promise<void> {
 /** Processes whose working directory or command line is inside `dir` (Deno may not list /proc itself). */
 async function processesIn(dir: string): Promise<string[]> {
   const script = `for p in /proc/[0-9]*; do
-    c=$(tr '\\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    c=$( { tr '\\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
     w=$(readlink "$p/cwd" 2>/dev/null || true)
     case "$c" in *processes_in*) continue;; esac
     case "$w $c" in *"$1"*) echo "\${p#/proc/}: $c";; esac

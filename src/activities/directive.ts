@@ -1,28 +1,36 @@
 import { ApplicationFailure, CancelledFailure, Context } from "@temporalio/activity";
-import type { Sql } from "../db/mod.ts";
+import { type Sql, untilReachable } from "../db/mod.ts";
 import {
-  applyTransition,
   decideApproval,
   DecisionConflictError,
   DirectiveConflictError,
   DirectiveNotFoundError,
   finishDirective,
+  getDirective,
   IllegalTransitionError,
-  intentOf,
   transitionDirective,
 } from "../directives/mod.ts";
-import { ApprovalRow, DirectiveRow, ExecutionRunRow, PolicyEvaluationRow } from "../models/mod.ts";
-import { evaluatePolicy, type PolicyConfig, recordPolicyEvaluation } from "../policy/mod.ts";
+import { ApprovalRow } from "../models/mod.ts";
+import {
+  grantedPermissions,
+  type PolicyConfig,
+  type PolicyStep,
+  runPolicyStep,
+} from "../policy/mod.ts";
 import {
   createRun,
-  dispatch,
-  finishRun,
+  createSandbox,
+  DispatchError,
+  endRunFromLoop,
+  executeRun,
   getRun,
-  markRunning,
   type ModuleRegistry,
-  type RunEnding,
+  RunAbandonedError,
+  type RunFacts,
+  RunNotFoundError,
+  type Sandbox,
+  settleLostRun,
   UnknownModuleError,
-  withinBudget,
 } from "../execution/mod.ts";
 import type { ExecutionResult } from "../workflows/directive/api.ts";
 import { type EvaluatedArtifact, type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
@@ -34,12 +42,7 @@ import {
   recordModuleExecution,
   recordPolicyEvaluation as countPolicyEvaluation,
 } from "../telemetry/metrics.ts";
-import {
-  type ArtifactStorage,
-  ArtifactTooLargeError,
-  prepareArtifact,
-  type PreparedArtifact,
-} from "../artifacts/mod.ts";
+import type { ArtifactStorage } from "../artifacts/mod.ts";
 
 /** What the directive activities need. */
 export interface DirectiveActivityDeps {
@@ -57,6 +60,10 @@ export interface DirectiveActivityDeps {
   readonly evaluationTimeoutMs?: number;
   /** The structured logger. */
   readonly log: Logger;
+  /** Execution attempts per directive: the worker's setting, not the client's. */
+  readonly maxAttempts: number;
+  /** Where modules run; a prewarming sandbox of the activities' own when absent. */
+  readonly sandbox?: Sandbox;
 }
 
 /** Sets Keel attributes on the activity's span (a no-op when tracing is off). */
@@ -73,47 +80,6 @@ export class EvaluationTimeoutError extends Error {
   }
 }
 
-const CONNECTION_ERRORS = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "57P01", // admin_shutdown
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now
-  "08000",
-  "08001",
-  "08003",
-  "08006",
-]);
-
-/** Whether an error means Postgres could not be reached, rather than refused the statement. */
-export function isConnectionError(error: unknown): boolean {
-  return CONNECTION_ERRORS.has(String((error as { code?: unknown }).code ?? ""));
-}
-
-/**
- * Runs `fn`, retrying every second while Postgres is unreachable (for up to
- * 10 minutes), heartbeating meanwhile; any other error is thrown at once.
- */
-async function untilReachable<T>(
-  fn: () => Promise<T>,
-  options: { heartbeat: () => void; log: Logger },
-): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isConnectionError(error) || attempt >= 600) throw error;
-      if (attempt === 1) options.log.warn("postgres unreachable; waiting to record", { error });
-      options.heartbeat();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
-
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -125,116 +91,53 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-/** What the loop learns from the policy step, and the state it resumes from. */
-export interface PolicyStep {
-  /** The directive's status after the step. */
-  readonly status: string;
-  /** ALLOW or BLOCK. */
-  readonly verdict: "ALLOW" | "BLOCK";
-  /** The verdict's reason. */
-  readonly reason: string;
-  /** Whether the policy approves without a human. */
-  readonly autoApprove: boolean;
-  /** How long to wait for a human. */
-  readonly approvalTimeoutSeconds: number;
-  /** `policy:<name>@<version>`, the actor of policy decisions. */
-  readonly policyActor: string;
-  /** The directive's timebox. */
-  readonly timeboxSeconds: number;
-  /** The highest attempt already recorded, 0 when none. */
-  readonly lastAttempt: number;
-  /** Whether that attempt's run has ended. */
-  readonly lastAttemptEnded: boolean;
-  /** The last run's outcome, if it ended with one. */
-  readonly lastOutcome: "SUCCESS" | "FAILURE" | "ERROR" | null;
-}
+export type { PolicyStep } from "../policy/mod.ts";
 
 /** Business errors are not retried: they would fail the same way again. */
 function nonRetryable(error: unknown): never {
   if (
     error instanceof DirectiveNotFoundError || error instanceof IllegalTransitionError ||
     error instanceof DecisionConflictError || error instanceof DirectiveConflictError ||
-    error instanceof UnknownModuleError
+    error instanceof UnknownModuleError || error instanceof DispatchError ||
+    error instanceof RunNotFoundError || error instanceof RunAbandonedError
   ) {
     throw ApplicationFailure.nonRetryable(error.message, error.name);
   }
   throw error;
 }
 
-function summary(run: ExecutionRunRow): ExecutionResult {
-  if (run.status !== "completed" && run.status !== "failed" && run.status !== "canceled") {
-    throw new Error(`Run "${run.id}" has not ended (status "${run.status}")`);
-  }
-  return { runId: run.id, status: run.status, outcome: run.outcome, message: run.message ?? "" };
-}
-
-async function loadDirective(sql: Sql, directiveId: string): Promise<DirectiveRow> {
-  const [row] = await sql`SELECT * FROM directives WHERE id = ${directiveId}`;
-  if (!row) throw new DirectiveNotFoundError(directiveId);
-  return DirectiveRow.parse(row);
-}
-
 /** Builds the activities of the directive loop over injected dependencies. */
 export function createDirectiveActivities(deps: DirectiveActivityDeps) {
   const { sql, policy, registry, evaluator, log } = deps;
   const policyActor = `policy:${policy.name}@${policy.version}`;
+  const execution = {
+    sql,
+    registry,
+    sandbox: deps.sandbox ?? createSandbox(),
+    artifacts: deps.artifacts,
+    maxAttempts: deps.maxAttempts,
+  };
+
+  async function runFacts(runId: string): Promise<RunFacts> {
+    const run = await getRun(sql, runId);
+    if (!run) throw new RunNotFoundError(runId);
+    const directive = await getDirective(sql, run.directive_id);
+    return { run, directive, granted: await grantedPermissions(sql, directive.id) };
+  }
 
   return {
     /**
      * Evaluates the policy once per directive (a stored verdict is reused),
-     * records it and, on BLOCK, moves the directive to `blocked`, all in one
-     * transaction. Returns the state the loop resumes from.
+     * grants the runs their permissions, records the verdict and, on BLOCK,
+     * moves the directive to `blocked`. Returns the state the loop resumes from.
      */
     async evaluateDirectivePolicy(directiveId: string): Promise<PolicyStep> {
       annotate({ "keel.directive.id": directiveId });
-      let fresh: { verdict: string; seconds: number } | undefined;
       try {
-        const step = await sql.begin(async (tx) => {
-          const [locked] = await tx`SELECT * FROM directives WHERE id = ${directiveId} FOR UPDATE`;
-          if (!locked) throw new DirectiveNotFoundError(directiveId);
-          let directive = DirectiveRow.parse(locked);
-          const [stored] = await tx`
-            SELECT * FROM policy_evaluations WHERE directive_id = ${directiveId}
-             ORDER BY evaluated_at LIMIT 1`;
-          let verdict: PolicyEvaluationRow;
-          if (stored) {
-            verdict = PolicyEvaluationRow.parse(stored);
-          } else {
-            const started = performance.now();
-            const decision = evaluatePolicy(intentOf(directive), policy);
-            fresh = { verdict: decision.verdict, seconds: (performance.now() - started) / 1000 };
-            verdict = await recordPolicyEvaluation(tx, decision, { directiveId });
-            log.info("policy evaluated", {
-              directive_id: directiveId,
-              verdict: decision.verdict,
-              rule: decision.rule,
-            });
-            if (decision.verdict === "BLOCK" && directive.status === "proposed") {
-              const moved = await applyTransition(tx, {
-                directiveId,
-                to: "blocked",
-                actor: policyActor,
-                reason: decision.reason,
-                expectedVersion: directive.version,
-              });
-              directive = moved.directive;
-            }
-          }
-          const [last] = await tx`
-            SELECT attempt, status, outcome FROM execution_runs WHERE directive_id = ${directiveId}
-             ORDER BY attempt DESC LIMIT 1`;
-          return {
-            status: directive.status,
-            verdict: verdict.verdict,
-            reason: verdict.reason,
-            autoApprove: verdict.auto_approve,
-            approvalTimeoutSeconds: policy.approval_timeout_seconds,
-            policyActor,
-            timeboxSeconds: directive.timebox_seconds,
-            lastAttempt: (last?.attempt as number | undefined) ?? 0,
-            lastAttemptEnded: ["completed", "failed", "canceled"].includes(last?.status ?? ""),
-            lastOutcome: (last?.outcome ?? null) as PolicyStep["lastOutcome"],
-          };
+        const { step, fresh } = await runPolicyStep(sql, directiveId, {
+          policy,
+          moduleOf: (type: string) =>
+            registry.types().includes(type) ? registry.get(type) : undefined,
         });
         annotate({
           "keel.policy.verdict": step.verdict,
@@ -242,10 +145,15 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
           "keel.directive.status": step.status,
         });
         if (fresh) {
-          countPolicyEvaluation(fresh.verdict, fresh.seconds);
+          log.info("policy evaluated", {
+            directive_id: directiveId,
+            verdict: fresh.decision.verdict,
+            rule: fresh.decision.rule,
+          });
+          countPolicyEvaluation(fresh.decision.verdict, fresh.seconds);
           if (step.status === "blocked") countDirective("blocked");
         }
-        return step as PolicyStep;
+        return step;
       } catch (error) {
         return nonRetryable(error);
       }
@@ -301,7 +209,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
     /** `approved → executing`; a directive already executing stays as it is. */
     async startExecution(directiveId: string): Promise<string> {
       try {
-        const directive = await loadDirective(sql, directiveId);
+        const directive = await getDirective(sql, directiveId);
         if (directive.status === "executing") return directive.status;
         const result = await transitionDirective(sql, {
           directiveId,
@@ -320,7 +228,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
     /** Creates the run of an attempt, or returns the existing one. */
     async createRun(request: { directiveId: string; attempt: number }): Promise<string> {
       try {
-        const directive = await loadDirective(sql, request.directiveId);
+        const directive = await getDirective(sql, request.directiveId);
         const { run } = await createRun(sql, { directive, attempt: request.attempt });
         return run.id;
       } catch (error) {
@@ -329,122 +237,79 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
     },
 
     /**
-     * Runs the module of a run and records its ending with its artifacts.
-     * Heartbeats every second so cancellation reaches it. A run that has
-     * already ended is returned as stored and not run again.
+     * Runs the module of a run once, in its sandbox, and records its ending.
+     * Never retried by Temporal (the workflow proxies it with one attempt):
+     * a run found started is recorded `lost`, not run again. Liveness is the
+     * module's: the activity heartbeats only when the module's Worker answers.
      */
     async executeRun(runId: string): Promise<ExecutionResult> {
       const context = Context.current();
-      const run = await markRunning(sql, runId);
-      annotate({
-        "keel.directive.id": run.directive_id,
-        "keel.run.id": runId,
-        "keel.module": run.module,
-        "keel.run.attempt": run.attempt,
-      });
-      if (run.status !== "running") return summary(run);
-      const directive = await loadDirective(sql, run.directive_id);
-      let module;
       try {
-        module = registry.get(run.module);
+        const facts = await untilReachable(() => runFacts(runId), {
+          onWait: () => context.heartbeat(),
+        });
+        annotate({
+          "keel.directive.id": facts.run.directive_id,
+          "keel.run.id": runId,
+          "keel.module": facts.run.module,
+          "keel.run.attempt": facts.run.attempt,
+        });
+        // An abort of the directive reaches the activity as a cancellation
+        // the workflow requested; any other (the activity timed out on the
+        // server, the worker is shutting down) abandons the run instead.
+        const abort = new AbortController();
+        const abandon = new AbortController();
+        context.cancellationSignal.addEventListener("abort", () => {
+          const details = context.cancellationDetails;
+          if (details?.cancelRequested) abort.abort(context.cancellationSignal.reason);
+          else abandon.abort(String((context.cancellationSignal.reason as Error)?.message ?? ""));
+        }, { once: true });
+        const summary = await executeRun(execution, facts, {
+          signal: abort.signal,
+          abandon: abandon.signal,
+          alive: (details) => context.heartbeat(details),
+        });
+        annotate({
+          "keel.run.status": summary.status,
+          "keel.run.outcome": summary.outcome ?? "none",
+        });
+        recordModuleExecution(facts.run.module, summary.status, (summary.durationMs ?? 0) / 1000);
+        log.info("run ended", {
+          directive_id: facts.run.directive_id,
+          run_id: runId,
+          module: facts.run.module,
+          status: summary.status,
+          outcome: summary.outcome,
+        });
+        if (abort.signal.aborted) throw new CancelledFailure("execution canceled", undefined);
+        return summary;
       } catch (error) {
         return nonRetryable(error);
       }
-      const beat = setInterval(() => context.heartbeat(), 1000);
-      let ending: RunEnding;
-      try {
-        const result = await dispatch(module, {
-          runId,
-          directiveId: directive.id,
-          directiveType: directive.type,
-          payload: (directive.payload ?? {}) as Record<string, unknown>,
-          idempotencyKey: run.idempotency_key,
-          budget: { amount: directive.budget_amount, currency: directive.budget_currency },
-          timeboxSeconds: directive.timebox_seconds,
-          constraints: directive.constraints,
-        }, {
-          signal: context.cancellationSignal,
-          heartbeat: (details) => context.heartbeat(details),
-        });
-        let prepared: PreparedArtifact[] = [];
-        let refusal: string | undefined;
-        try {
-          prepared = await Promise.all(
-            result.artifacts.map((draft) => prepareArtifact(draft, deps.artifacts)),
-          );
-        } catch (error) {
-          if (!(error instanceof ArtifactTooLargeError)) throw error;
-          refusal = error.message;
-        }
-        ending = refusal !== undefined
-          ? {
-            status: "failed",
-            outcome: "ERROR",
-            message: refusal,
-            budgetConsumed: result.budgetConsumed,
-            durationMs: result.durationMs,
-          }
-          : withinBudget(result, directive.budget_amount)
-          ? {
-            status: result.status === "SUCCESS" ? "completed" : "failed",
-            outcome: result.status,
-            result: result.result,
-            message: result.message,
-            budgetConsumed: result.budgetConsumed,
-            durationMs: result.durationMs,
-            artifacts: prepared,
-          }
-          : {
-            status: "failed",
-            outcome: "FAILURE",
-            result: result.result,
-            message:
-              `budget exceeded: spent ${result.budgetConsumed} ${directive.budget_currency} of ${directive.budget_amount}`,
-            budgetConsumed: result.budgetConsumed,
-            durationMs: result.durationMs,
-          };
-      } catch (error) {
-        if (context.cancellationSignal.aborted) {
-          throw new CancelledFailure("execution canceled", undefined, error as Error);
-        }
-        throw error;
-      } finally {
-        clearInterval(beat);
-      }
-      // The module has acted: its ending must be recorded, not the module run
-      // again, so a database outage here is waited out rather than failed.
-      const { run: ended, changed } = await untilReachable(
-        () => finishRun(sql, runId, ending),
-        { heartbeat: () => context.heartbeat(), log },
-      );
-      annotate({ "keel.run.status": ended.status, "keel.run.outcome": ended.outcome ?? "none" });
-      if (changed) {
-        recordModuleExecution(run.module, ended.status, (ended.duration_ms ?? 0) / 1000);
-      }
-      log.info("run ended", {
-        directive_id: directive.id,
-        run_id: runId,
-        module: run.module,
-        status: ended.status,
-        outcome: ended.outcome,
-        duration_ms: ended.duration_ms,
-      });
-      return summary(ended);
     },
 
-    /** Records the ending of a run the module could not finish (error, cancel, timebox). */
+    /**
+     * Records the ending of a run the module could not report: `lost` (the
+     * activity failed with its worker; a run still pending is returned as
+     * such, for the loop to run it), or `failed`/`canceled` from the loop.
+     */
     async endRun(request: {
       runId: string;
-      status: "failed" | "canceled";
+      status: "failed" | "canceled" | "lost";
       message: string;
     }): Promise<ExecutionResult> {
-      const ending: RunEnding = request.status === "failed"
-        ? { status: "failed", outcome: "ERROR", message: request.message }
-        : { status: "canceled", message: request.message };
-      const existing = await getRun(sql, request.runId);
-      if (!existing) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
-      const { run } = await finishRun(sql, request.runId, ending);
-      return summary(run);
+      try {
+        const facts = await runFacts(request.runId);
+        if (request.status === "lost") {
+          return await settleLostRun(execution, facts, request.message);
+        }
+        return await endRunFromLoop(execution, facts, {
+          status: request.status,
+          message: request.message,
+        });
+      } catch (error) {
+        return nonRetryable(error);
+      }
     },
 
     /** Scores a finished run and stores the score; never changes the directive. */
@@ -452,7 +317,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       request: { directiveId: string; runId: string },
     ): Promise<number | null> {
       annotate({ "keel.directive.id": request.directiveId, "keel.run.id": request.runId });
-      const directive = await loadDirective(sql, request.directiveId);
+      const directive = await getDirective(sql, request.directiveId);
       const run = await getRun(sql, request.runId);
       if (!run) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
       const outputs = await sql<EvaluatedArtifact[]>`

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Sql } from "../db/mod.ts";
-import type { ModuleRegistry } from "../execution/mod.ts";
+import type { ModuleRegistry, Sandbox } from "../execution/mod.ts";
 import type { Evaluator } from "../evaluation/mod.ts";
 import type { PolicyConfig } from "../policy/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -26,7 +26,7 @@ export interface ActivityDeps {
   readonly registry: ModuleRegistry;
   /** The evaluator of finished runs. */
   readonly evaluator: Evaluator;
-  /** Execution attempts per directive, for loops the reconciler starts. */
+  /** Execution attempts per directive: the worker's limit, for every loop it runs. */
   readonly maxAttempts: number;
   /** Where artifact bodies go, and the largest accepted. */
   readonly artifacts: ArtifactStorage;
@@ -34,6 +34,8 @@ export interface ActivityDeps {
   readonly evaluationTimeoutMs?: number;
   /** The structured logger. */
   readonly log: Logger;
+  /** Where execution modules run; one of the activities' own when absent. */
+  readonly sandbox?: Sandbox;
   /** The model provider `callLlm` uses; the NoOp provider when absent. */
   readonly llm?: LlmProvider;
 }

@@ -1,7 +1,8 @@
 /**
  * `deno task validate`: checks the import boundaries, the migration files, the
- * schema against the models, and the directive contract's JSON Schema, written
- * table and examples. See {@linkcode validate}.
+ * schema against the models, the directive contract's JSON Schema, written
+ * table and examples, and the execution modules' declared permissions against
+ * the worker's permission set. See {@linkcode validate}.
  *
  * Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
  * infrastructure problem (unreadable tree, unreachable database).
@@ -38,6 +39,13 @@ Checks the repository at DIR (default: .):
               (recursively) parses and passes the directive contract over the
               registered module types; each problem is reported at the key as
               "file:line:col: json.path: message" (skipped if the folder is absent)
+  module-permissions
+              every net host, read/write path and env name a registered
+              execution module declares is held by permissions.worker in
+              deno.json, the set the worker (and so every module's sandbox)
+              runs with: "host" covers every port, "host:port" one; a path
+              covers what is under it (relative to DIR); "NAME*" is a prefix;
+              true covers all (skipped if DIR has no deno.json)
 
 Violations are printed to stderr as "path:line:col: what is wrong"; each check
 prints a one-line summary to stdout.

@@ -47,7 +47,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   {
     name: "KEEL_MAX_EXECUTION_ATTEMPTS",
-    description: "Execution attempts per directive before an ERROR outcome aborts it",
+    description:
+      "Execution attempts per directive (the worker's limit): an attempt that ends in ERROR or is lost with its worker is followed by another only for a retry-safe module while attempts remain",
     default: "2",
   },
   {

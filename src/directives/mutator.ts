@@ -158,3 +158,14 @@ export async function transitionDirective(
 ): Promise<TransitionResult> {
   return await sql.begin((tx) => applyTransition(tx, request)) as TransitionResult;
 }
+
+/**
+ * Loads a directive by id.
+ *
+ * @throws {DirectiveNotFoundError} when there is none.
+ */
+export async function getDirective(sql: Sql, directiveId: string): Promise<DirectiveRow> {
+  const [row] = await sql`SELECT * FROM directives WHERE id = ${directiveId}`;
+  if (!row) throw new DirectiveNotFoundError(directiveId);
+  return DirectiveRow.parse(row);
+}

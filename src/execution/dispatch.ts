@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DECIMAL_PATTERN } from "../models/mod.ts";
-import type { DispatchResult, ExecutionModule, ModuleContext, ModuleInput } from "./module.ts";
+import type { ExecutionModule, ModuleInput } from "./module.ts";
+import type { Sandbox, SandboxEnding, SandboxRunOptions } from "./sandbox/host.ts";
 
 const ModuleResultSchema = z.strictObject({
   status: z.enum(["SUCCESS", "FAILURE", "ERROR"]),
@@ -24,15 +25,19 @@ export class DispatchError extends Error {
 }
 
 /**
- * Calls a module and measures how long it ran. Refuses a call without an
- * idempotency key: every module call must be safe to repeat, and the key is
- * how a module makes it so. A malformed result is refused too.
+ * Calls a module in its sandbox. Refuses a call without an idempotency key
+ * (the key is how a module makes a repeat harmless downstream) or for another
+ * directive type. A result that is not a well-formed {@linkcode ModuleResult}
+ * becomes an `error` ending naming each bad field.
+ *
+ * @throws {DispatchError} when the call is refused; nothing was started.
  */
 export async function dispatch(
+  sandbox: Sandbox,
   module: ExecutionModule,
   input: ModuleInput,
-  context: ModuleContext,
-): Promise<DispatchResult> {
+  options: SandboxRunOptions,
+): Promise<SandboxEnding> {
   if (typeof input.idempotencyKey !== "string" || input.idempotencyKey.trim() === "") {
     throw new DispatchError(
       `Refusing to run module "${module.type}" for run "${input.runId}": no idempotency key`,
@@ -43,19 +48,16 @@ export async function dispatch(
       `Refusing to run module "${module.type}" for a directive of type "${input.directiveType}"`,
     );
   }
-  const started = performance.now();
-  const output = await module.execute(input, context);
-  const durationMs = Math.round(performance.now() - started);
-  const checked = ModuleResultSchema.safeParse(output);
-  if (!checked.success) {
-    throw new DispatchError(
-      `Module "${module.type}" returned a malformed result for run "${input.runId}": ${
-        checked.error.issues.map((i) => `${i.path.join(".") || "(result)"}: ${i.message}`).join(
-          "; ",
-        )
-      }`,
-      { cause: checked.error },
-    );
-  }
-  return { ...output, durationMs };
+  const ending = await sandbox.run(module, input, options);
+  if (ending.kind !== "result") return ending;
+  const checked = ModuleResultSchema.safeParse(ending.result);
+  if (checked.success) return ending;
+  return {
+    kind: "error",
+    name: "DispatchError",
+    message: `Module "${module.type}" returned a malformed result for run "${input.runId}": ${
+      checked.error.issues.map((i) => `${i.path.join(".") || "(result)"}: ${i.message}`).join("; ")
+    }`,
+    durationMs: ending.durationMs,
+  };
 }

@@ -1,18 +1,17 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   createRegistry,
-  dispatch,
-  DispatchError,
+  defineModule,
   echoModule,
-  type ExecutionModule,
   failIntentionallyModule,
+  hostPermissions,
   IntentionalFailureError,
   type ModuleContext,
   type ModuleInput,
+  ModulePermissionError,
   noopModule,
   SHIPPED_MODULES,
   UnknownModuleError,
-  withinBudget,
 } from "./mod.ts";
 
 function input(overrides: Partial<ModuleInput> = {}): ModuleInput {
@@ -20,6 +19,8 @@ function input(overrides: Partial<ModuleInput> = {}): ModuleInput {
     runId: "run-1",
     directiveId: "directive-1",
     directiveType: "echo",
+    attempt: 1,
+    deadline: Date.now() + 60_000,
     payload: { message: "hello" },
     idempotencyKey: "directive-1:attempt:1",
     budget: { amount: "5", currency: "USD" },
@@ -30,7 +31,13 @@ function input(overrides: Partial<ModuleInput> = {}): ModuleInput {
 }
 
 function context(signal = new AbortController().signal): ModuleContext & { beats: number } {
-  const ctx = { signal, beats: 0, heartbeat: () => ctx.beats++ };
+  const ctx = {
+    signal,
+    beats: 0,
+    heartbeat: () => void ctx.beats++,
+    emitArtifact: () => {},
+    reportCost: () => {},
+  };
   return ctx;
 }
 
@@ -38,7 +45,7 @@ Deno.test("the registry selects modules by type and refuses unknown or duplicate
   // SHIPPED_MODULES, not BUILTIN_MODULES: a fork's own modules (src/execution/modules/mod.ts)
   // join BUILTIN_MODULES without breaking this test.
   const registry = createRegistry(SHIPPED_MODULES);
-  assertEquals(registry.types(), ["echo", "fail_intentionally", "noop"]);
+  assertEquals(registry.types(), SHIPPED_MODULES.map((module) => module.type).sort());
   assertEquals(registry.get("echo"), echoModule);
   assertThrows(
     () => registry.get("launch"),
@@ -53,40 +60,56 @@ Deno.test("the registry selects modules by type and refuses unknown or duplicate
   );
 });
 
-Deno.test("dispatch refuses a call without an idempotency key or for another type", async () => {
-  await assertRejects(
-    () => dispatch(echoModule, input({ idempotencyKey: "" }), context()),
-    DispatchError,
-    "no idempotency key",
+Deno.test("the registry refuses a module that declares what the host does not hold", () => {
+  const wide = defineModule({
+    type: "wide",
+    description: "declares a host",
+    entry: import.meta.url,
+    permissions: { net: ["api.example.com:443"], env: ["WIDE_TOKEN"] },
+    execute: () => Promise.reject(new Error("never run")),
+  });
+  const held = (granted: string[]) => (descriptor: Deno.PermissionDescriptor) =>
+    granted.includes(
+      descriptor.name === "net"
+        ? `net:${descriptor.host}`
+        : descriptor.name === "env"
+        ? `env:${descriptor.variable}`
+        : descriptor.name,
+    );
+  assertThrows(
+    () => createRegistry([wide], { held: held(["env:WIDE_TOKEN"]) }),
+    ModulePermissionError,
+    `Refusing to register module "wide": it declares net "api.example.com:443"`,
   );
-  await assertRejects(
-    () =>
-      dispatch(echoModule, input({ idempotencyKey: undefined as unknown as string }), context()),
-    DispatchError,
-    "no idempotency key",
+  assertThrows(
+    () => createRegistry([wide], { held: held(["net:api.example.com:443"]) }),
+    ModulePermissionError,
+    `env "WIDE_TOKEN"`,
   );
-  await assertRejects(
-    () => dispatch(echoModule, input({ directiveType: "noop" }), context()),
-    DispatchError,
-    `for a directive of type "noop"`,
-  );
+  createRegistry([wide], { held: held(["net:api.example.com:443", "env:WIDE_TOKEN"]) });
+  // Keel's own modules fit the worker's permission set (this process holds at least that).
+  createRegistry(SHIPPED_MODULES, { held: hostPermissions });
 });
 
-Deno.test("dispatch refuses a malformed module result", async () => {
-  const sloppy: ExecutionModule = {
-    type: "echo",
-    description: "returns garbage",
-    execute: () => Promise.resolve({ status: "DONE" } as never),
-  };
-  await assertRejects(
-    () => dispatch(sloppy, input(), context()),
-    DispatchError,
-    "malformed result",
+Deno.test("module declarations: defaults are none, not retry-safe, free", () => {
+  const bare = defineModule({
+    type: "bare",
+    description: "declares nothing",
+    entry: import.meta.url,
+    execute: () => Promise.reject(new Error("never run")),
+  });
+  assertEquals(bare.permissions, {});
+  assertEquals([bare.retrySafe({}), bare.worstCase({}), bare.targets({})], [false, "0", []]);
+  assertEquals(
+    SHIPPED_MODULES.filter((module) => module.type !== "http_request").map((module) =>
+      module.retrySafe({})
+    ),
+    [true, true, true],
   );
 });
 
 Deno.test("echo puts the payload into a JSON artifact", async () => {
-  const result = await dispatch(echoModule, input(), context());
+  const result = await echoModule.execute(input(), context());
   assertEquals(result.status, "SUCCESS");
   assertEquals(result.artifacts.length, 1);
   const [artifact] = result.artifacts;
@@ -94,25 +117,18 @@ Deno.test("echo puts the payload into a JSON artifact", async () => {
   assertEquals(JSON.parse(new TextDecoder().decode(artifact?.body)), { message: "hello" });
 });
 
-Deno.test("noop succeeds; with sleep_ms it heartbeats and honours cancellation", async () => {
-  const quick = await dispatch(
-    noopModule,
-    input({ directiveType: "noop", payload: {} }),
-    context(),
-  );
+Deno.test("noop succeeds; with sleep_ms it heartbeats and honours the signal", async () => {
+  const quick = await noopModule.execute(input({ directiveType: "noop", payload: {} }), context());
   assertEquals([quick.status, quick.message], ["SUCCESS", "nothing to do"]);
   const waited = context();
-  const slept = await dispatch(
-    noopModule,
+  const slept = await noopModule.execute(
     input({ directiveType: "noop", payload: { sleep_ms: 1200 } }),
     waited,
   );
   assertEquals(slept.result, { slept_ms: 1200 });
-  assert(Number.isInteger(slept.durationMs) && slept.durationMs >= 1200, `${slept.durationMs}`);
   assert(waited.beats >= 2, `heartbeats: ${waited.beats}`);
   const controller = new AbortController();
-  const pending = dispatch(
-    noopModule,
+  const pending = noopModule.execute(
     input({ directiveType: "noop", payload: { sleep_ms: 60_000 } }),
     context(controller.signal),
   );
@@ -121,34 +137,17 @@ Deno.test("noop succeeds; with sleep_ms it heartbeats and honours cancellation",
 });
 
 Deno.test("fail_intentionally returns FAILURE, or throws when asked", async () => {
-  const failed = await dispatch(
-    failIntentionallyModule,
+  const failed = await failIntentionallyModule.execute(
     input({ directiveType: "fail_intentionally", payload: { mode: "failure" } }),
     context(),
   );
   assertEquals(failed.status, "FAILURE");
   await assertRejects(
     () =>
-      dispatch(
-        failIntentionallyModule,
+      failIntentionallyModule.execute(
         input({ directiveType: "fail_intentionally", payload: { mode: "error" } }),
         context(),
       ),
     IntentionalFailureError,
   );
-});
-
-Deno.test("budget checks compare exact decimals", () => {
-  const spent = (budgetConsumed: string) => ({
-    status: "SUCCESS" as const,
-    result: null,
-    message: "",
-    artifacts: [],
-    budgetConsumed,
-  });
-  assert(withinBudget(spent("5"), "5.0000"));
-  assert(withinBudget(spent("4.9999"), "5"));
-  assert(!withinBudget(spent("5.0001"), "5"));
-  assert(!withinBudget(spent("10"), "9.99"));
-  assert(withinBudget(spent("0.1"), "0.10"));
 });

@@ -1,4 +1,6 @@
-import type { Budget, ModuleOutcome } from "../models/mod.ts";
+import type { Budget, ModuleOutcome, ModulePermissions } from "../models/mod.ts";
+
+export type { ModulePermissions };
 
 /** What a module is given: everything it may act on, nothing more. */
 export interface ModuleInput {
@@ -8,14 +10,21 @@ export interface ModuleInput {
   readonly directiveId: string;
   /** The directive type, which selected this module. */
   readonly directiveType: string;
+  /** The attempt this run belongs to, from 1. */
+  readonly attempt: number;
   /** The directive's payload. */
   readonly payload: Readonly<Record<string, unknown>>;
-  /** Unique per run: a module that calls out must pass it on, so retries are safe. */
+  /**
+   * The key to pass downstream (for example as an `Idempotency-Key` header).
+   * A retry-safe module's repeat of a lost attempt gets the same key.
+   */
   readonly idempotencyKey: string;
   /** The directive's budget ceiling. */
   readonly budget: Budget;
   /** The directive's timebox in seconds. */
   readonly timeboxSeconds: number;
+  /** Epoch milliseconds at which the host terminates the module's Worker. */
+  readonly deadline: number;
   /** The directive's constraints. */
   readonly constraints: readonly string[];
 }
@@ -38,7 +47,7 @@ export interface ModuleResult {
   readonly result: unknown;
   /** A human-readable summary. */
   readonly message: string;
-  /** Artifacts to store. */
+  /** Artifacts to store (besides those sent with `emitArtifact`). */
   readonly artifacts: readonly ArtifactDraft[];
   /** What the run spent, as a decimal in the budget's currency. */
   readonly budgetConsumed: string;
@@ -50,23 +59,59 @@ export interface DispatchResult extends ModuleResult {
   readonly durationMs: number;
 }
 
-/** What the host gives a running module. */
+/**
+ * What the host gives a running module, over messages from inside its Worker.
+ * There is no SQL handle, no environment and no secret here.
+ */
 export interface ModuleContext {
-  /** Aborted when the run is canceled or its timebox ends. */
+  /**
+   * Aborted when the deadline passes. A module need not watch it: at the
+   * deadline, or on abort, the host terminates the Worker whatever it does.
+   */
   readonly signal: AbortSignal;
-  /** Reports liveness; cancellation reaches only a module that heartbeats. */
+  /** Reports liveness with optional details (shown as the activity's heartbeat). */
   heartbeat(details?: unknown): void;
+  /** Sends an artifact to the host now; it is stored with the run's ending. */
+  emitArtifact(draft: ArtifactDraft): void;
+  /**
+   * Reports what the run has spent so far (a decimal, in the budget's
+   * currency). Reporting more than the reservation fails the run at once.
+   */
+  reportCost(amount: string): void;
 }
 
 /**
  * An execution module: bounded action for one directive type. It must not
  * reason or decide; it does what the payload says within budget and timebox.
+ * Build one with {@linkcode defineModule}; it runs in a Deno Worker of its
+ * own whose permissions are what it declares (narrowed by the policy).
  */
 export interface ExecutionModule {
   /** The directive type it serves, snake_case. */
   readonly type: string;
   /** One line on what it does. */
   readonly description: string;
-  /** Runs the action. */
+  /** The URL of the file that defines it: the sandbox Worker's main script. */
+  readonly entry: string;
+  /** The most it may touch; the Worker gets at most this. */
+  readonly permissions: ModulePermissions;
+  /**
+   * Whether running the same payload again is harmless, so an attempt lost
+   * with its worker may be followed by another (with the same downstream
+   * idempotency key). `false` means at most one run ever starts.
+   */
+  retrySafe(payload: Readonly<Record<string, unknown>>): boolean;
+  /**
+   * The most one run may spend for `payload`, a decimal in the budget's
+   * currency. It is reserved against the directive's budget before the
+   * Worker starts.
+   */
+  worstCase(payload: Readonly<Record<string, unknown>>): string;
+  /**
+   * The `host:port` entries a run for `payload` will contact, for the policy
+   * to check against its allow-list before anything runs (empty: none).
+   */
+  targets(payload: Readonly<Record<string, unknown>>): readonly string[];
+  /** Runs the action (inside the Worker). */
   execute(input: ModuleInput, context: ModuleContext): Promise<ModuleResult>;
 }

@@ -2,6 +2,7 @@ import type { ExecutionModule } from "./module.ts";
 import { noopModule } from "./modules/noop.ts";
 import { echoModule } from "./modules/echo.ts";
 import { failIntentionallyModule } from "./modules/fail_intentionally.ts";
+import { httpRequestModule } from "./modules/http_request.ts";
 import { FORK_MODULES } from "./modules/mod.ts";
 
 /** Thrown when no module serves a directive type. */
@@ -13,6 +14,58 @@ export class UnknownModuleError extends Error {
   }
 }
 
+/** Thrown when a module declares a permission the host process does not hold. */
+export class ModulePermissionError extends Error {
+  /** The module's type. */
+  readonly moduleType: string;
+  /** Creates the error. */
+  constructor(moduleType: string, what: string, options?: ErrorOptions) {
+    super(
+      `Refusing to register module "${moduleType}": it declares ${what}, which this process ` +
+        `does not hold (widen its permission set in deno.json, or narrow the declaration)`,
+      options,
+    );
+    this.name = "ModulePermissionError";
+    this.moduleType = moduleType;
+  }
+}
+
+/** Answers whether the host process holds a permission (`Deno.permissions.querySync` shape). */
+export type PermissionQuery = (descriptor: Deno.PermissionDescriptor) => boolean;
+
+/** The host process's own permissions, as Deno reports them. */
+export const hostPermissions: PermissionQuery = (descriptor) =>
+  Deno.permissions.querySync(descriptor).state === "granted";
+
+/**
+ * Refuses a module whose declared permissions are not all held by the host:
+ * a Worker's permissions must be a subset of its parent's, and a module must
+ * not learn at run time that it cannot work.
+ *
+ * @throws {ModulePermissionError} naming the first permission missing.
+ */
+export function checkDeclaredPermissions(module: ExecutionModule, held: PermissionQuery): void {
+  const { net = [], read = [], write = [], env = [] } = module.permissions;
+  for (const host of net) {
+    if (!held({ name: "net", host })) throw new ModulePermissionError(module.type, `net "${host}"`);
+  }
+  for (const path of read) {
+    if (!held({ name: "read", path })) {
+      throw new ModulePermissionError(module.type, `read "${path}"`);
+    }
+  }
+  for (const path of write) {
+    if (!held({ name: "write", path })) {
+      throw new ModulePermissionError(module.type, `write "${path}"`);
+    }
+  }
+  for (const variable of env) {
+    if (!held({ name: "env", variable })) {
+      throw new ModulePermissionError(module.type, `env "${variable}"`);
+    }
+  }
+}
+
 /** Selects the execution module by directive type. */
 export interface ModuleRegistry {
   /** Registered types, sorted. */
@@ -21,8 +74,14 @@ export interface ModuleRegistry {
   get(type: string): ExecutionModule;
 }
 
-/** Builds a registry; refuses two modules for one type. */
-export function createRegistry(modules: readonly ExecutionModule[]): ModuleRegistry {
+/**
+ * Builds a registry; refuses two modules for one type, and, given `held`, a
+ * module that declares a permission the host does not hold.
+ */
+export function createRegistry(
+  modules: readonly ExecutionModule[],
+  options: { held?: PermissionQuery } = {},
+): ModuleRegistry {
   const byType = new Map<string, ExecutionModule>();
   for (const module of modules) {
     if (!/^[a-z][a-z0-9_]{0,62}$/.test(module.type)) {
@@ -31,6 +90,7 @@ export function createRegistry(modules: readonly ExecutionModule[]): ModuleRegis
     if (byType.has(module.type)) {
       throw new TypeError(`Two execution modules claim type "${module.type}"`);
     }
+    if (options.held) checkDeclaredPermissions(module, options.held);
     byType.set(module.type, module);
   }
   const types = [...byType.keys()].sort();
@@ -49,6 +109,7 @@ export const SHIPPED_MODULES: readonly ExecutionModule[] = [
   noopModule,
   echoModule,
   failIntentionallyModule,
+  httpRequestModule,
 ];
 
 /**

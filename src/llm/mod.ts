@@ -12,7 +12,7 @@ import type { LlmProvider } from "./types.ts";
 export * from "./types.ts";
 export * from "./errors.ts";
 export * from "./pricing.ts";
-export * from "./ledger.ts";
+export * from "../budget/mod.ts";
 export { ANTHROPIC_VERSION, type AnthropicOptions, createAnthropicProvider } from "./anthropic.ts";
 export { createNoopLlmProvider } from "./noop.ts";
 

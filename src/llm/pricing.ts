@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { scaledDecimal } from "../models/mod.ts";
+import { formatScaled, scaledDecimal } from "../models/mod.ts";
 
 /** Price of one model in US dollars per million tokens, as decimal strings. */
 export interface ModelPrice {
@@ -47,12 +47,6 @@ export function priceOf(
 }
 
 const MILLION = 1_000_000n;
-
-/** Ten-thousandths of a unit as a decimal string with 4 places, e.g. `12n` → `"0.0012"`. */
-export function formatScaled(scaled: bigint): string {
-  const text = scaled.toString().padStart(5, "0");
-  return `${text.slice(0, -4)}.${text.slice(-4)}`;
-}
 
 /** The cost of a token count, in ten-thousandths of a dollar, rounded up. */
 export function scaledCost(price: ModelPrice, inputTokens: number, outputTokens: number): bigint {
@@ -97,3 +91,5 @@ export function worstCaseInputTokens(bounds: CostBounds): number {
 export function worstCaseCost(price: ModelPrice, bounds: CostBounds): string {
   return costOf(price, worstCaseInputTokens(bounds), bounds.maxTokens);
 }
+
+export { formatScaled } from "../models/mod.ts";

@@ -18,3 +18,10 @@ export function compareDecimals(a: string, b: string): -1 | 0 | 1 {
   const right = scaledDecimal(b);
   return left < right ? -1 : left > right ? 1 : 0;
 }
+
+/** Formats ten-thousandths as a decimal with 4 places: `12345n` is `"1.2345"`. */
+export function formatScaled(scaled: bigint): string {
+  const negative = scaled < 0n;
+  const text = (negative ? -scaled : scaled).toString().padStart(5, "0");
+  return `${negative ? "-" : ""}${text.slice(0, -4)}.${text.slice(-4)}`;
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { col, pg } from "./_pg.ts";
+import { PermissionSet } from "./permissions.ts";
 
 /** A row of `policy_evaluations`: one verdict of the policy engine. */
 export const PolicyEvaluationRow = z.strictObject({
@@ -11,6 +12,8 @@ export const PolicyEvaluationRow = z.strictObject({
   reason: col.text(2000),
   rule: col.slug(),
   auto_approve: col.boolean(),
+  /** The permissions the directive's runs get (ALLOW only); absent on older rows. */
+  granted_permissions: pg("jsonb", PermissionSet).nullable(),
   evaluated_at: col.timestamp(),
 });
 /** A row of `policy_evaluations`. */

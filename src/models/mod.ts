@@ -14,3 +14,4 @@ export { type ColumnSpec, columnSpec, pgColumns } from "./_pg.ts";
 export * from "./directive.ts";
 export * from "./json_path.ts";
 export * from "./decimal.ts";
+export * from "./permissions.ts";

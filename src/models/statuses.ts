@@ -16,8 +16,21 @@ export const DirectiveStatus = z.enum(DIRECTIVE_STATUSES);
 /** A directive status. */
 export type DirectiveStatus = z.infer<typeof DirectiveStatus>;
 
-/** Every execution-run status. */
-export const RUN_STATUSES = ["pending", "running", "completed", "failed", "canceled"] as const;
+/**
+ * Every execution-run status. `lost`: the worker died while the module ran,
+ * so whether the module acted is unknown.
+ */
+export const RUN_STATUSES = [
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "canceled",
+  "lost",
+] as const;
+
+/** The run statuses that are endings. */
+export const ENDED_RUN_STATUSES = ["completed", "failed", "canceled", "lost"] as const;
 /** An execution-run status. */
 export const RunStatus = z.enum(RUN_STATUSES);
 /** An execution-run status. */

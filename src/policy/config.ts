@@ -16,7 +16,11 @@
  *   by one or more keys (`payload.message`, `payload.target.host`);
  * - `scope_deny` entries are exact scope items, or prefixes ending in `/*`;
  *   `*` is allowed nowhere else;
- * - `auto_approve_types` is a subset of `allowed_types`.
+ * - `auto_approve_types` is a subset of `allowed_types`;
+ * - `net_allow` keys are allowed types; each entry is `host` or `host:port`
+ *   (a name, an IPv4 address or a bracketed IPv6 address; a port from 1 to
+ *   65535), at most 100 per type, without duplicates. An entry without a port
+ *   allows every port. A type absent from `net_allow` gets no net access.
  *
  * Errors name the file (or other source) and the JSON path of each problem,
  * e.g. `$.budget_ceilings.echo`.
@@ -42,6 +46,10 @@ export const POLICY_LIMITS = {
   maxTimeboxSeconds: DIRECTIVE_LIMITS.timeboxMaxSeconds,
   /** 30 days. */
   approvalTimeoutMaxSeconds: 2_592_000,
+  /** `net_allow` entries per type. */
+  netAllowMaxItems: 100,
+  /** The longest `net_allow` entry (a DNS name is at most 253 characters, plus `:65535`). */
+  netAllowEntryMaxLength: 260,
 } as const;
 
 const TYPE_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
@@ -114,6 +122,47 @@ const scopeDenyEntry = z.string()
   })
   .refine((entry) => entry !== "/*", { message: `"/*" would deny every scope item under "/"` });
 
+const HOST_ENTRY_PATTERN =
+  /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/;
+
+const netAllowEntry = z.string()
+  .max(POLICY_LIMITS.netAllowEntryMaxLength, {
+    message: `must be at most ${POLICY_LIMITS.netAllowEntryMaxLength} characters`,
+  })
+  .superRefine((entry, ctx) => {
+    const match = HOST_ENTRY_PATTERN.exec(entry);
+    if (!match) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be host or host:port (e.g. "api.example.com:443" or "127.0.0.1"), ` +
+          `got ${JSON.stringify(entry)}`,
+      });
+      return;
+    }
+    const port = match[2];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `has port ${port}; a port is from 1 to 65535`,
+      });
+    }
+  });
+
+const netAllowList = z.array(netAllowEntry)
+  .max(POLICY_LIMITS.netAllowMaxItems, {
+    message: `must have at most ${POLICY_LIMITS.netAllowMaxItems} items`,
+  })
+  .superRefine((entries, ctx) => {
+    const seen = new Set<string>();
+    entries.forEach((entry, index) => {
+      const key = entry.toLowerCase();
+      if (seen.has(key)) {
+        ctx.addIssue({ code: "custom", path: [index], message: `repeats "${entry}"` });
+      }
+      seen.add(key);
+    });
+  });
+
 /**
  * The policy config schema. Its input is the JSON document; its output has
  * ceilings parsed into budgets.
@@ -159,6 +208,7 @@ export const PolicyConfigSchema = z.strictObject({
     .max(POLICY_LIMITS.approvalTimeoutMaxSeconds, {
       message: `must be at most ${POLICY_LIMITS.approvalTimeoutMaxSeconds} seconds (30 days)`,
     }),
+  net_allow: z.record(typeName, netAllowList).default({}),
 }).superRefine((policy, ctx) => {
   const allowed = new Set(policy.allowed_types);
   for (const type of policy.allowed_types) {
@@ -184,6 +234,15 @@ export const PolicyConfigSchema = z.strictObject({
       ctx.addIssue({
         code: "custom",
         path: ["required_fields", type],
+        message: `names "${type}", which is not in allowed_types`,
+      });
+    }
+  }
+  for (const type of Object.keys(policy.net_allow)) {
+    if (!allowed.has(type)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["net_allow", type],
         message: `names "${type}", which is not in allowed_types`,
       });
     }

@@ -47,8 +47,11 @@ export const POLICY_RULES = [
 
 /** A rule that can block. */
 export type PolicyRuleName = typeof POLICY_RULES[number];
-/** The rule a decision names: the one that blocked, or `ok`. */
-export type PolicyRule = PolicyRuleName | "ok";
+/**
+ * The rule a decision names: the one that blocked, `net_allow` when the
+ * module's targets are outside the policy's allow-list (see `step.ts`), or `ok`.
+ */
+export type PolicyRule = PolicyRuleName | "net_allow" | "ok";
 /** The verdict of the policy engine. */
 export type PolicyVerdict = "ALLOW" | "BLOCK";
 

@@ -74,12 +74,25 @@ function assertBlocked(decision: PolicyDecision, rule: PolicyRule, reason: strin
 
 Deno.test("loadPolicy reads policies/default.json as documented", async () => {
   const loaded = await loadPolicy(DEFAULT_PATH);
-  assertEquals(loaded, DEFAULT);
+  // The file is DEFAULT_DOC plus http_request, which reaches the net.
+  assertEquals(
+    loaded,
+    parsePolicy({
+      ...DEFAULT_DOC,
+      version: loaded.version,
+      allowed_types: [...DEFAULT_DOC.allowed_types, "http_request"],
+      budget_ceilings: { ...DEFAULT_DOC.budget_ceilings, http_request: "1 USD" },
+      required_fields: { ...DEFAULT_DOC.required_fields, http_request: ["payload.url"] },
+      net_allow: { http_request: ["127.0.0.1"] },
+    }, "test:default file"),
+  );
   assertEquals(loaded.budget_ceilings, {
     noop: { amount: "1", currency: "USD" },
     echo: { amount: "10.00", currency: "USD" },
     fail_intentionally: { amount: "10", currency: "USD" },
+    http_request: { amount: "1", currency: "USD" },
   });
+  assertEquals(loaded.auto_approve_types, ["noop"]);
 });
 
 Deno.test("loadPolicy names the file when it is missing or not JSON", async () => {

@@ -46,4 +46,12 @@ export {
   REASON_MAX_LENGTH,
   scopeDenied,
 } from "./evaluate.ts";
-export { PolicyPersistError, recordPolicyEvaluation } from "./persist.ts";
+export { grantPermissions, type PermissionGrant, type PermissionRequest } from "./permissions.ts";
+export { grantedPermissions, PolicyPersistError, recordPolicyEvaluation } from "./persist.ts";
+export {
+  decideWithPermissions,
+  type ModuleDeclaration,
+  type PolicyStep,
+  type PolicyStepResult,
+  runPolicyStep,
+} from "./step.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Sql, TransactionSql } from "../db/mod.ts";
-import { PolicyEvaluationRow } from "../models/mod.ts";
+import { type ModulePermissions, PermissionSet, PolicyEvaluationRow } from "../models/mod.ts";
 import type { PolicyDecision } from "./evaluate.ts";
 
 /** Thrown when a verdict cannot be recorded; `cause` holds the database error. */
@@ -35,16 +35,19 @@ export class PolicyPersistError extends Error {
 export async function recordPolicyEvaluation(
   sql: Sql | TransactionSql,
   decision: PolicyDecision,
-  options: { readonly directiveId: string },
+  options: { readonly directiveId: string; readonly granted?: ModulePermissions },
 ): Promise<PolicyEvaluationRow> {
   const { directiveId } = options;
+  const granted = options.granted === undefined ? null : sql.json(options.granted as never);
   let rows: Record<string, unknown>[];
   try {
     rows = await sql<Record<string, unknown>[]>`
       INSERT INTO policy_evaluations
-        (directive_id, policy_name, policy_version, verdict, reason, rule, auto_approve)
+        (directive_id, policy_name, policy_version, verdict, reason, rule, auto_approve,
+         granted_permissions)
       VALUES (${directiveId}, ${decision.policy_name}, ${decision.policy_version},
-        ${decision.verdict}, ${decision.reason}, ${decision.rule}, ${decision.auto_approve})
+        ${decision.verdict}, ${decision.reason}, ${decision.rule}, ${decision.auto_approve},
+        ${granted})
       RETURNING *`;
   } catch (cause) {
     throw new PolicyPersistError(
@@ -63,4 +66,18 @@ export async function recordPolicyEvaluation(
     );
   }
   return PolicyEvaluationRow.parse({ ...row });
+}
+
+/**
+ * The permission set the directive's verdict granted its runs; `null` when
+ * the verdict predates grants or there is none.
+ */
+export async function grantedPermissions(
+  sql: Sql,
+  directiveId: string,
+): Promise<PermissionSet | null> {
+  const [row] = await sql<{ granted: unknown }[]>`
+    SELECT granted_permissions AS granted FROM policy_evaluations
+     WHERE directive_id = ${directiveId} ORDER BY evaluated_at LIMIT 1`;
+  return row?.granted ? PermissionSet.parse(row.granted) : null;
 }

@@ -14,16 +14,20 @@
  *    lists exactly the zod contract's fields.
  * 6. **examples** — every directive under `examples/directives/` parses (JSON
  *    or YAML) and passes the contract over the registered module types.
+ * 7. **module-permissions** — every net host, read/write path and env name a
+ *    module in `BUILTIN_MODULES` declares is held by the `worker` permission
+ *    set of `deno.json`, which the module's sandbox cannot exceed.
  *
  * Each check is a pure function over its inputs ({@linkcode checkBoundaries},
  * {@linkcode checkMigrationEntries}, {@linkcode compareCatalog},
  * {@linkcode checkJsonSchemaFreshness}, {@linkcode checkContractFields},
- * {@linkcode checkDirectiveExamples}) with a thin
+ * {@linkcode checkDirectiveExamples}, {@linkcode checkModulePermissions}) with a thin
  * I/O wrapper; {@linkcode validate} runs them all against a directory.
  *
  * @module
  */
 import { posix } from "node:path";
+import type { ExecutionModule } from "../execution/module.ts";
 import { BUILTIN_MODULES, createRegistry } from "../execution/registry.ts";
 import { createDirectiveSchema } from "../models/directive.ts";
 import { DIRECTIVE_SCHEMA_PATH, directiveJsonSchemaText } from "../models/directive_json_schema.ts";
@@ -34,6 +38,12 @@ import { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema
 import { checkBoundaries } from "./boundaries.ts";
 import { checkMigrationEntries, listMigrationEntries } from "./migration_names.ts";
 import { locateModels } from "./model_locations.ts";
+import {
+  checkModulePermissions,
+  readDeclaredModules,
+  readDenoConfig,
+  workerPermissionsOf,
+} from "./module_permissions.ts";
 import { checkSchemaDrift } from "./schema_drift.ts";
 import { readImportMap, readSourceFiles } from "./source_files.ts";
 import { type CheckResult, resultOf, ValidateError } from "./violation.ts";
@@ -74,6 +84,19 @@ export {
   readExampleFiles,
 } from "./directive_examples.ts";
 export { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
+export {
+  checkModulePermissions,
+  type ConfigFile,
+  DECLARED_KINDS,
+  type DeclaredKind,
+  type DeclaredModule,
+  type ModulePermissionsOptions,
+  type ModulePermissionsReport,
+  readDeclaredModules,
+  readDenoConfig,
+  WORKER_PERMISSION_SET,
+  workerPermissionsOf,
+} from "./module_permissions.ts";
 export { findGlobalUses, findImports, type ImportRef, type Token, tokenize } from "./scan.ts";
 export { readImportMap, readSourceFiles } from "./source_files.ts";
 export {
@@ -105,10 +128,15 @@ export interface ValidateOptions {
    * `examples/directives` (which may be absent). A folder given here must exist.
    */
   readonly examplesDir?: string;
+  /**
+   * The modules whose declared permissions must lie within the worker's set;
+   * defaults to {@linkcode BUILTIN_MODULES}.
+   */
+  readonly modules?: readonly ExecutionModule[];
 }
 
 /**
- * Runs the six checks against `options.root` and returns one result per
+ * Runs the seven checks against `options.root` and returns one result per
  * check. Violations are results, not errors; throws {@linkcode ValidateError}
  * only when a check cannot run (unreadable tree, unusable database).
  */
@@ -170,7 +198,40 @@ export async function validate(options: ValidateOptions): Promise<CheckResult[]>
   }
 
   results.push(...await checkDirectiveContract(options));
+  results.push(await checkModules(options.modules ?? BUILTIN_MODULES, root, rootDir));
   return results;
+}
+
+/** Check 7: the modules' declared permissions against the worker's set in deno.json. */
+async function checkModules(
+  modules: readonly ExecutionModule[],
+  root: string,
+  rootDir: string,
+): Promise<CheckResult> {
+  const config = await readDenoConfig(root);
+  if (config === undefined) {
+    return {
+      check: "module-permissions",
+      status: "skipped",
+      summary: "skipped: no deno.json",
+      violations: [],
+    };
+  }
+  const worker = workerPermissionsOf(config);
+  if ("violation" in worker) {
+    return resultOf("module-permissions", [worker.violation], "");
+  }
+  const report = checkModulePermissions(
+    worker.worker,
+    await readDeclaredModules(modules, rootDir),
+    { root: rootDir, configPath: config.path, workerAt: worker.at },
+  );
+  return resultOf(
+    "module-permissions",
+    report.violations,
+    `${plural(report.modules, "module")}, ${plural(report.declared, "declared permission")}, ` +
+      `all within the worker's set in ${config.path}`,
+  );
 }
 
 /** Checks 4 to 6: the committed JSON Schema, the written contract and the examples. */

@@ -12,7 +12,8 @@ export type CheckName =
   | "schema"
   | "json-schema"
   | "contract"
-  | "examples";
+  | "examples"
+  | "module-permissions";
 
 /** One rule broken at one place. */
 export interface Violation {

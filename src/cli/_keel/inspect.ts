@@ -68,7 +68,8 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
   const sql = await ctx.db();
   const directive = await loadDirective(sql, id);
   const policy = await sql`
-    SELECT policy_name, policy_version, verdict, rule, reason, auto_approve, evaluated_at
+    SELECT policy_name, policy_version, verdict, rule, reason, auto_approve, granted_permissions,
+           evaluated_at
       FROM policy_evaluations WHERE directive_id = ${id} ORDER BY evaluated_at DESC`;
   const [approval] = await sql`
     SELECT decision, actor, reason, decided_at FROM approvals WHERE directive_id = ${id}`;
@@ -117,6 +118,7 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
       }`
       : "policy     not evaluated yet",
   );
+  if (verdict?.verdict === "ALLOW") out(`grants     ${grantsText(verdict.granted_permissions)}`);
   out(
     approval
       ? `approval   ${approval.decision} by ${approval.actor} at ${
@@ -235,4 +237,16 @@ export async function historyCommand(ctx: Context, args: readonly string[]): Pro
   );
   for (const line of lines) ctx.io.out(line);
   return EXIT.ok;
+}
+
+/** A granted permission set in one line: `net 127.0.0.1:8080; env TOKEN`, or what it means when empty. */
+export function grantsText(granted: unknown): string {
+  if (granted === null || granted === undefined) {
+    return "as the module declares (verdict predates grants)";
+  }
+  const lists = granted as Record<string, string[] | undefined>;
+  const parts = ["net", "read", "write", "env"]
+    .filter((kind) => (lists[kind]?.length ?? 0) > 0)
+    .map((kind) => `${kind} ${lists[kind]!.join(", ")}`);
+  return parts.length > 0 ? parts.join("; ") : "nothing (no net, files, env or processes)";
 }

@@ -1,4 +1,4 @@
-import type { ExecutionModule } from "../module.ts";
+import { defineModule } from "../define.ts";
 import { delayOf, waitFor } from "./_wait.ts";
 
 /** The most copies `repeat` may ask for. */
@@ -18,8 +18,10 @@ function repeatOf(payload: Readonly<Record<string, unknown>>): number {
  * array of N copies of the payload: the way to produce a body larger than a
  * payload may be, e.g. to exercise the object store.
  */
-export const echoModule: ExecutionModule = {
+export const echoModule = defineModule({
   type: "echo",
+  entry: import.meta.url,
+  retrySafe: true,
   description:
     "echoes the payload into a JSON artifact; payload delay_ms waits first, repeat copies it",
   async execute(input, context) {
@@ -38,4 +40,4 @@ export const echoModule: ExecutionModule = {
       budgetConsumed: "0",
     };
   },
-};
+});

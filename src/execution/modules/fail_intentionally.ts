@@ -1,4 +1,4 @@
-import type { ExecutionModule } from "../module.ts";
+import { defineModule } from "../define.ts";
 
 /** Thrown by `fail_intentionally` when the payload asks for an error. */
 export class IntentionalFailureError extends Error {
@@ -13,8 +13,10 @@ export class IntentionalFailureError extends Error {
  * Fails on purpose, for testing the unhappy paths: `{"mode": "error"}` throws,
  * anything else returns FAILURE.
  */
-export const failIntentionallyModule: ExecutionModule = {
+export const failIntentionallyModule = defineModule({
   type: "fail_intentionally",
+  entry: import.meta.url,
+  retrySafe: true,
   description: 'returns FAILURE, or throws when the payload says {"mode": "error"}',
   execute(input) {
     if (input.payload.mode === "error") {
@@ -28,4 +30,4 @@ export const failIntentionallyModule: ExecutionModule = {
       budgetConsumed: "0",
     });
   },
-};
+});

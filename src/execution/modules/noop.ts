@@ -1,4 +1,4 @@
-import type { ExecutionModule } from "../module.ts";
+import { defineModule } from "../define.ts";
 import { delayOf, waitFor } from "./_wait.ts";
 
 /**
@@ -6,8 +6,10 @@ import { delayOf, waitFor } from "./_wait.ts";
  * `{"sleep_ms": N}` it first waits N ms, heartbeating and honouring
  * cancellation (for exercising aborts, timeboxes and crashes).
  */
-export const noopModule: ExecutionModule = {
+export const noopModule = defineModule({
   type: "noop",
+  entry: import.meta.url,
+  retrySafe: true,
   description: "does nothing and succeeds; payload sleep_ms waits first",
   async execute(input, context) {
     const ms = delayOf(input.payload, "sleep_ms");
@@ -20,4 +22,4 @@ export const noopModule: ExecutionModule = {
       budgetConsumed: "0",
     };
   },
-};
+});

@@ -202,7 +202,9 @@ async function directiveView(id) {
       el("li", {
         text: `${p.verdict}${
           p.auto_approve ? " (auto-approve)" : ""
-        } — ${p.reason} (policy ${p.policy_name} version ${p.policy_version})`,
+        } — ${p.reason} (policy ${p.policy_name} version ${p.policy_version})${
+          p.verdict === "ALLOW" ? ` — grants: ${grantsText(p.granted_permissions)}` : ""
+        }`,
       }),
     );
   }
@@ -263,3 +265,12 @@ try {
 }
 tokenState.textContent = token() ? "token set for this tab" : "no token: read-only";
 await render();
+
+/** A granted permission set in one line, as `keel status` prints it. */
+function grantsText(granted) {
+  if (granted === null || granted === undefined) return "as the module declares";
+  const parts = ["net", "read", "write", "env"]
+    .filter((kind) => (granted[kind]?.length ?? 0) > 0)
+    .map((kind) => `${kind} ${granted[kind].join(", ")}`);
+  return parts.length > 0 ? parts.join("; ") : "nothing (no net, files, env or processes)";
+}

@@ -24,6 +24,9 @@ export function executionWorkflowId(directiveId: string, attempt: number): strin
  */
 export const PHASE_MEMO_PATCH = "keel-phase-memo";
 
+/** The `patched()` id under which loops start `executionWorkflowV2` (the sandboxed module run). */
+export const SANDBOX_EXECUTION_PATCH = "keel-sandboxed-execution";
+
 /** Who decided and why: required on every human message. */
 export interface Attribution {
   /** Who. */
@@ -115,10 +118,19 @@ export interface ExecutionInput {
 export interface ExecutionResult {
   /** The run. */
   readonly runId: string;
-  /** The run's status. */
-  readonly status: "completed" | "failed" | "canceled";
-  /** The module's outcome; null when canceled. */
+  /**
+   * The run's status. `lost`: the worker died while the module ran.
+   * `pending` (from `endRun` with `lost` only): the module never started.
+   */
+  readonly status: "completed" | "failed" | "canceled" | "lost" | "pending";
+  /** The module's outcome; null when canceled, lost or pending. */
   readonly outcome: "SUCCESS" | "FAILURE" | "ERROR" | null;
   /** Summary. */
   readonly message: string;
+  /**
+   * Whether another attempt may follow, as the worker judged it (module
+   * retry-safety and the worker's attempt limit). Absent in histories
+   * recorded before it existed: the loop's own limit applies then.
+   */
+  readonly retryable?: boolean;
 }

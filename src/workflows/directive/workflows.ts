@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
@@ -11,11 +9,11 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  sleep,
-  TimeoutFailure,
   upsertMemo,
 } from "@temporalio/workflow";
 import type { DirectiveActivities } from "../../activities/directive.ts";
+import { steps } from "./_steps.ts";
+import { executionWorkflow, executionWorkflowV2 } from "./execution.ts";
 import {
   abortSignal,
   abortUpdate,
@@ -24,7 +22,6 @@ import {
   type Attribution,
   type DecisionReply,
   type DirectiveLoopInput,
-  type ExecutionInput,
   type ExecutionResult,
   executionWorkflowId,
   type LoopPhase,
@@ -32,19 +29,9 @@ import {
   PHASE_MEMO_PATCH,
   rejectSignal,
   rejectUpdate,
+  SANDBOX_EXECUTION_PATCH,
   statusQuery,
 } from "./api.ts";
-
-// Database steps: short, retried on infrastructure errors; business errors
-// arrive as non-retryable ApplicationFailures.
-const db = proxyActivities<DirectiveActivities>({
-  startToCloseTimeout: "30 seconds",
-  retry: {
-    initialInterval: "500 milliseconds",
-    backoffCoefficient: 2,
-    maximumInterval: "10 seconds",
-  },
-});
 
 // Evaluation observes and never decides: bounded, and its failure is ignored.
 const observe = proxyActivities<DirectiveActivities>({
@@ -62,18 +49,13 @@ function checkAttribution(message: Attribution | undefined): void {
 }
 
 /**
- * The attempt a (possibly restarted) loop runs first: the first one; the
- * unfinished last one again; the last one again when it finished with a
- * result (its stored result is returned, the module does not run); or the
- * next one after an ERROR or a cancellation.
+ * The attempt a (possibly restarted) loop runs first: the first one, or the
+ * last one recorded. An ended attempt is not run again (its stored ending is
+ * returned, with whether another may follow); an unfinished one is run if it
+ * never started and recorded `lost` if it did.
  */
-function resumeAttempt(
-  step: { lastAttempt: number; lastAttemptEnded: boolean; lastOutcome: string | null },
-): number {
-  if (step.lastAttempt === 0) return 1;
-  if (!step.lastAttemptEnded) return step.lastAttempt;
-  const hasResult = step.lastOutcome === "SUCCESS" || step.lastOutcome === "FAILURE";
-  return hasResult ? step.lastAttempt : step.lastAttempt + 1;
+function resumeAttempt(step: { lastAttempt: number }): number {
+  return step.lastAttempt === 0 ? 1 : step.lastAttempt;
 }
 
 /** How one version of the loop differs from another. */
@@ -84,6 +66,12 @@ export interface LoopVersion {
    * Asked at every phase change.
    */
   readonly phaseMemo: () => boolean;
+  /**
+   * Whether attempts run as {@linkcode executionWorkflowV2} (the module once,
+   * in the sandbox). Guarded by `patched()` in every version: loops recorded
+   * before it keep starting the earlier child type on replay.
+   */
+  readonly sandboxedExecution: () => boolean;
 }
 
 /**
@@ -98,7 +86,10 @@ export interface LoopVersion {
  * new code. New loops may start as {@linkcode directiveWorkflowV2}.
  */
 export async function directiveWorkflow(input: DirectiveLoopInput): Promise<LoopResult> {
-  return await runDirectiveLoop(input, { phaseMemo: () => patched(PHASE_MEMO_PATCH) });
+  return await runDirectiveLoop(input, {
+    phaseMemo: () => patched(PHASE_MEMO_PATCH),
+    sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
+  });
 }
 
 /**
@@ -107,7 +98,10 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
  * `directiveWorkflow` keep running on that type until they end.
  */
 export async function directiveWorkflowV2(input: DirectiveLoopInput): Promise<LoopResult> {
-  return await runDirectiveLoop(input, { phaseMemo: () => true });
+  return await runDirectiveLoop(input, {
+    phaseMemo: () => true,
+    sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
+  });
 }
 
 /**
@@ -146,7 +140,7 @@ export async function runDirectiveLoop(
   async function decide(kind: "approved" | "rejected", by: Attribution): Promise<DecisionReply> {
     deciding = true;
     try {
-      const reply = await db.recordDecision({ directiveId, decision: kind, ...by });
+      const reply = await steps.recordDecision({ directiveId, decision: kind, ...by });
       decided = reply.decision;
       directiveStatus = reply.directiveStatus;
       return reply;
@@ -218,12 +212,12 @@ export async function runDirectiveLoop(
   }
 
   async function abort(by: Attribution): Promise<LoopResult> {
-    const status = await db.finishDirective({ directiveId, to: "aborted", ...by });
+    const status = await steps.finishDirective({ directiveId, to: "aborted", ...by });
     return end(status as LoopResult["status"], by.reason);
   }
 
   // 1. Policy (a stored verdict is reused, so a restarted loop resumes).
-  const step = await db.evaluateDirectivePolicy(directiveId);
+  const step = await steps.evaluateDirectivePolicy(directiveId);
   directiveStatus = step.status;
   attempt = step.lastAttempt;
   if (step.status === "blocked") return end("blocked", step.reason);
@@ -255,15 +249,16 @@ export async function runDirectiveLoop(
 
   // 3. Execution: one child workflow per attempt.
   enter("executing");
-  directiveStatus = await db.startExecution(directiveId);
+  directiveStatus = await steps.startExecution(directiveId);
   let outcome: ExecutionResult | undefined;
   let next = resumeAttempt(step);
-  while (next <= input.maxAttempts && abortRequest === undefined) {
+  let limit = input.maxAttempts;
+  while (next <= limit && abortRequest === undefined) {
     attempt = next;
     executionScope = new CancellationScope();
     try {
       outcome = await executionScope.run(() =>
-        executeChild(executionWorkflow, {
+        executeChild(version.sandboxedExecution() ? executionWorkflowV2 : executionWorkflow, {
           workflowId: executionWorkflowId(directiveId, attempt),
           args: [{ directiveId, attempt, timeboxSeconds: step.timeboxSeconds }],
           cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -278,17 +273,27 @@ export async function runDirectiveLoop(
     executionScope = undefined;
     runId = outcome?.runId ?? runId;
     if (abortRequest !== undefined) break;
-    if (outcome?.outcome !== "ERROR") break;
+    if (outcome?.outcome !== "ERROR" && outcome?.status !== "lost") break;
+    // The worker judges whether another attempt may follow; histories from
+    // before it did so fall back to the loop's own limit.
+    if (outcome.retryable === false) break;
+    if (outcome.retryable === true) limit = Math.max(limit, attempt + 1);
     next = attempt + 1;
   }
   if (abortRequest !== undefined) return await abort(abortRequest);
-  if (outcome === undefined || outcome.status === "canceled" || outcome.outcome === "ERROR") {
+  if (
+    outcome === undefined || outcome.status === "canceled" || outcome.status === "lost" ||
+    outcome.outcome === "ERROR"
+  ) {
     return await abort({
       actor: "keel",
       reason: outcome === undefined
         ? "execution did not finish"
         : outcome.status === "canceled"
         ? `execution stopped: ${outcome.message}`
+        : outcome.status === "lost"
+        ? `execution stopped after ${attempt} attempt(s): ${outcome.message}; ` +
+          `no further attempt (the module is not retry-safe, or no attempts remain)`
         : `execution failed after ${attempt} attempt(s): ${outcome.message}`,
     });
   }
@@ -302,55 +307,11 @@ export async function runDirectiveLoop(
   }
 
   // 5. Complete: the loop ran to its end (the run records success or failure).
-  const status = await db.finishDirective({
+  const status = await steps.finishDirective({
     directiveId,
     to: "complete",
     actor: "keel",
     reason: `run ${outcome.status} with outcome ${outcome.outcome}: ${outcome.message}`,
   });
   return end(status as LoopResult["status"], outcome.message);
-}
-
-/**
- * One execution attempt: creates its run (idempotently), runs the module
- * under the timebox, both as the activity's start-to-close timeout and as a
- * workflow timer, and records how the run ended.
- */
-export async function executionWorkflow(input: ExecutionInput): Promise<ExecutionResult> {
-  const runId = await db.createRun({ directiveId: input.directiveId, attempt: input.attempt });
-  const act = proxyActivities<DirectiveActivities>({
-    startToCloseTimeout: `${input.timeboxSeconds} seconds`,
-    heartbeatTimeout: "5 seconds",
-    retry: { maximumAttempts: 2, initialInterval: "500 milliseconds" },
-  });
-  let timedOut = false;
-  const scope = new CancellationScope();
-  const timerScope = new CancellationScope();
-  const timer = timerScope.run(async () => {
-    await sleep(input.timeboxSeconds * 1000);
-    timedOut = true;
-    scope.cancel();
-  });
-  timer.catch(() => {}); // canceled when the run ends first
-  try {
-    return await scope.run(() => act.executeRun(runId));
-  } catch (error) {
-    const activityTimedOut = error instanceof ActivityFailure &&
-      error.cause instanceof TimeoutFailure;
-    const stopped = isCancellation(error) || timedOut || activityTimedOut;
-    const message = timedOut || activityTimedOut
-      ? `timebox of ${input.timeboxSeconds}s exceeded`
-      : isCancellation(error)
-      ? "canceled by abort"
-      : error instanceof ActivityFailure && error.cause instanceof ApplicationFailure
-      ? error.cause.message
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    return await CancellationScope.nonCancellable(() =>
-      db.endRun({ runId, status: stopped ? "canceled" : "failed", message })
-    );
-  } finally {
-    timerScope.cancel();
-  }
 }

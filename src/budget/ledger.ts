@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Sql } from "../db/mod.ts";
+import type { Sql, TransactionSql } from "../db/mod.ts";
 import { scaledDecimal } from "../models/mod.ts";
-import { formatScaled } from "./pricing.ts";
+import { formatScaled } from "../models/mod.ts";
 
 /** Thrown when a call's worst-case cost would take a directive over its budget. */
 export class BudgetExceededError extends Error {
@@ -28,11 +28,14 @@ export class BudgetExceededError extends Error {
       estimate: string;
       budget: string;
       currency: string;
+      /** What was refused, e.g. `run module "echo"`; default `call a model`. */
+      action?: string;
     },
     options?: ErrorOptions,
   ) {
     super(
-      `Cannot call a model for directive "${facts.directiveId}": ${facts.spent} ${facts.currency} ` +
+      `Cannot ${facts.action ?? "call a model"} for directive "${facts.directiveId}": ` +
+        `${facts.spent} ${facts.currency} ` +
         `is already spent or reserved and the call may cost up to ${facts.estimate} ` +
         `${facts.currency}, over the budget of ${facts.budget} ${facts.currency}`,
       options,
@@ -68,6 +71,8 @@ export interface Reservation {
   readonly estimate: string;
   /** The estimate's currency. */
   readonly currency: string;
+  /** What is paying, for a refusal's message, e.g. `run module "echo"`; default `call a model`. */
+  readonly action?: string;
 }
 
 /** The outcome of {@linkcode reserve}. */
@@ -91,12 +96,19 @@ function decimalText(value: string): string {
  */
 export async function reserve(sql: Sql, reservation: Reservation): Promise<ReserveResult> {
   return await sql.begin(async (tx) => {
-    const [directive] = await tx<{ budget: string; currency: string }[]>`
-      SELECT budget_amount::text AS budget, budget_currency AS currency
+    const [directive] = await tx<{ budget: string; currency: string; status: string }[]>`
+      SELECT budget_amount::text AS budget, budget_currency AS currency, status
       FROM directives WHERE id = ${reservation.directiveId} FOR NO KEY UPDATE`;
     if (!directive) {
       throw new BudgetLedgerError(
         `Cannot reserve budget for directive "${reservation.directiveId}": no such directive`,
+      );
+    }
+    if (directive.status !== "executing") {
+      throw new BudgetLedgerError(
+        `Cannot reserve ${reservation.estimate} ${reservation.currency} against directive ` +
+          `"${reservation.directiveId}": it is ${directive.status}, and only an executing ` +
+          `directive may spend`,
       );
     }
     const [existing] = await tx<
@@ -135,6 +147,7 @@ export async function reserve(sql: Sql, reservation: Reservation): Promise<Reser
         estimate: formatScaled(estimate),
         budget: decimalText(directive.budget),
         currency: directive.currency,
+        ...(reservation.action === undefined ? {} : { action: reservation.action }),
       });
     }
     const [row] = await tx<{ attempts: number }[]>`
@@ -209,4 +222,22 @@ export async function spendOf(sql: Sql, directiveId: string): Promise<Spend> {
              AS reserved
     FROM budget_ledger WHERE directive_id = ${directiveId}`;
   return { charged: row?.charged ?? "0.0000", reserved: row?.reserved ?? "0.0000" };
+}
+
+/**
+ * Settles the reservation under `key`, if one is still held: charged `amount`,
+ * or released when `amount` is `null`. Meant to run in the transaction that
+ * records what the spending bought, so the two are written together or not
+ * at all.
+ */
+export async function settleReservation(
+  sql: Sql | TransactionSql,
+  key: string,
+  amount: string | null,
+): Promise<void> {
+  await sql`
+    UPDATE budget_ledger
+       SET status = ${amount === null ? "released" : "charged"}, amount = ${amount ?? "0"},
+           updated_at = now()
+     WHERE idempotency_key = ${key} AND status = 'reserved'`;
 }

@@ -1,0 +1,19 @@
+/**
+ * The activity proxy the loop and its execution children share for database
+ * steps: short, retried on infrastructure errors; business errors arrive as
+ * non-retryable ApplicationFailures.
+ *
+ * @module
+ */
+import { proxyActivities } from "@temporalio/workflow";
+import type { DirectiveActivities } from "../../activities/directive.ts";
+
+/** Database steps of the directive loop. */
+export const steps = proxyActivities<DirectiveActivities>({
+  startToCloseTimeout: "30 seconds",
+  retry: {
+    initialInterval: "500 milliseconds",
+    backoffCoefficient: 2,
+    maximumInterval: "10 seconds",
+  },
+});
