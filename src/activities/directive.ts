@@ -10,7 +10,6 @@ import {
   IllegalTransitionError,
   transitionDirective,
 } from "../directives/mod.ts";
-import { ApprovalRow } from "../models/mod.ts";
 import {
   grantedPermissions,
   type PolicyConfig,
@@ -33,7 +32,7 @@ import {
   UnknownModuleError,
 } from "../execution/mod.ts";
 import type { ExecutionResult } from "../workflows/directive/api.ts";
-import { type EvaluatedArtifact, type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
+import { evaluatedArtifacts, type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { trace } from "@opentelemetry/api";
 import {
@@ -182,12 +181,6 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       }
     },
 
-    /** The decision stored for a directive, if any. */
-    async storedDecision(directiveId: string): Promise<ApprovalRow | null> {
-      const [row] = await sql`SELECT * FROM approvals WHERE directive_id = ${directiveId}`;
-      return row ? ApprovalRow.parse(row) : null;
-    },
-
     /** Moves a directive to a terminal status unless it already is; returns the status. */
     async finishDirective(request: {
       directiveId: string;
@@ -320,9 +313,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       const directive = await getDirective(sql, request.directiveId);
       const run = await getRun(sql, request.runId);
       if (!run) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
-      const outputs = await sql<EvaluatedArtifact[]>`
-        SELECT kind, sha256, size_bytes::float8 AS "sizeBytes", content_type AS "contentType"
-          FROM artifacts WHERE run_id = ${run.id} ORDER BY created_at, kind`;
+      const outputs = await evaluatedArtifacts(sql, run.id);
       let score;
       try {
         score = await withTimeout(

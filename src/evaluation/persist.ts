@@ -1,6 +1,6 @@
 import type { Sql } from "../db/mod.ts";
 import { EvaluationRow } from "../models/mod.ts";
-import type { EvaluationScore } from "./evaluator.ts";
+import type { EvaluatedArtifact, EvaluationScore } from "./evaluator.ts";
 
 /**
  * Stores a score linked to its directive and (optionally) run. A second score
@@ -21,4 +21,13 @@ export async function recordEvaluation(
   const [existing] = await sql`
     SELECT * FROM evaluations WHERE run_id = ${link.runId} AND evaluator = ${link.evaluator}`;
   return EvaluationRow.parse(existing);
+}
+
+/** What an evaluator is shown of a run's artifacts: kind, hash, size and type, never the body. */
+export async function evaluatedArtifacts(sql: Sql, runId: string): Promise<EvaluatedArtifact[]> {
+  return [
+    ...await sql<EvaluatedArtifact[]>`
+      SELECT kind, sha256, size_bytes::float8 AS "sizeBytes", content_type AS "contentType"
+        FROM artifacts WHERE run_id = ${runId} ORDER BY created_at, kind`,
+  ];
 }
