@@ -135,8 +135,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       try {
         const { step, fresh } = await runPolicyStep(sql, directiveId, {
           policy,
-          moduleOf: (type: string) =>
-            registry.types().includes(type) ? registry.get(type) : undefined,
+          moduleOf: (type: string) => registry.find(type),
         });
         annotate({
           "keel.policy.verdict": step.verdict,
@@ -233,7 +232,7 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
      * Runs the module of a run once, in its sandbox, and records its ending.
      * Never retried by Temporal (the workflow proxies it with one attempt):
      * a run found started is recorded `lost`, not run again. Liveness is the
-     * module's: the activity heartbeats only when the module's Worker answers.
+     * module's: the activity heartbeats only when the module's process answers.
      */
     async executeRun(runId: string): Promise<ExecutionResult> {
       const context = Context.current();

@@ -13,7 +13,7 @@ export interface ModuleSpec {
   readonly type: string;
   /** One line on what it does. */
   readonly description: string;
-  /** `import.meta.url` of the defining file: the file the sandbox Worker loads. */
+  /** `import.meta.url` of the defining file: the file the sandbox runs. */
   readonly entry: string;
   /** What it may touch; default: nothing. */
   readonly permissions?: ModulePermissions;
@@ -29,10 +29,10 @@ export interface ModuleSpec {
 
 /**
  * Declares an execution module. Called at the top level of the module's own
- * file, which is also the sandbox Worker's main script: loaded inside the
- * Worker the host started for this type, the same call begins serving runs.
+ * file, which is also what the sandbox runs: run as the process the
+ * host started for this type, the same call begins serving runs.
  * Keep the file's imports small: everything it imports is loaded into every
- * Worker.
+ * module process.
  *
  * @example
  * ```ts

@@ -12,6 +12,7 @@ import { untilReachable } from "../db/mod.ts";
 import {
   DECIMAL_PATTERN,
   type DirectiveRow,
+  ENDED_RUN_STATUSES,
   type ExecutionRunRow,
   intersectPermissions,
   type PermissionSet,
@@ -97,7 +98,7 @@ export interface RunFacts {
 /** How a refused run's message starts: nothing was started, and no attempt follows. */
 export const REFUSED = "refused, nothing started:";
 
-const ENDED = new Set(["completed", "failed", "canceled", "lost"]);
+const ENDED: ReadonlySet<string> = new Set(ENDED_RUN_STATUSES);
 
 function payloadOf(directive: DirectiveRow): Record<string, unknown> {
   return (directive.payload ?? {}) as Record<string, unknown>;
@@ -147,6 +148,20 @@ export function summarize(
   };
 }
 
+/** The summary of a stored, ended run, with the directive's attempt counts read now. */
+async function storedSummary(
+  deps: { sql: Sql; maxAttempts: number },
+  row: ExecutionRunRow,
+  module: ExecutionModule | undefined,
+  directive: DirectiveRow,
+): Promise<RunSummary> {
+  return summarize(row, module, {
+    directive,
+    maxAttempts: deps.maxAttempts,
+    counts: await attemptCounts(deps.sql, row),
+  });
+}
+
 function worstCaseOf(module: ExecutionModule, payload: Record<string, unknown>): string {
   const estimate = module.worstCase(payload);
   if (typeof estimate !== "string" || !DECIMAL_PATTERN.test(estimate)) {
@@ -168,15 +183,13 @@ export async function executeRun(
   facts: RunFacts,
   hooks: RunHooks,
 ): Promise<RunSummary> {
-  const { sql, registry, maxAttempts } = deps;
+  const { sql, registry } = deps;
   const { run, directive } = facts;
   const module = registry.get(run.module);
-  const summaryOf = async (row: ExecutionRunRow) =>
-    summarize(row, module, { directive, maxAttempts, counts: await attemptCounts(sql, row) });
+  const summaryOf = (row: ExecutionRunRow) => storedSummary(deps, row, module, directive);
   if (ENDED.has(run.status)) return summaryOf(run);
   const payload = payloadOf(directive);
   const estimate = worstCaseOf(module, payload);
-  const settle = (amount: string | null) => ({ key: run.idempotency_key, amount });
   if (run.status === "running") {
     return summaryOf(await recordLost(sql, run, module, estimate));
   }
@@ -251,8 +264,12 @@ export async function executeRun(
   // The module has acted: its ending must be recorded, not the module run
   // again, so a database outage here is waited out rather than failed.
   const { run: ended } = await untilReachable(
-    () => finishRun(sql, run.id, { ...recorded.ending, settle: settle(recorded.charge) }),
-    { onWait: () => hooks.alive() },
+    () =>
+      finishRun(sql, run.id, {
+        ...recorded.ending,
+        settle: { key: run.idempotency_key, amount: recorded.charge },
+      }),
+    waiting,
   );
   return summaryOf(ended);
 }
@@ -286,12 +303,7 @@ export async function settleLostRun(
 ): Promise<RunSummary> {
   const { run, directive } = facts;
   const module = deps.registry.get(run.module);
-  const summaryOf = async (row: ExecutionRunRow) =>
-    summarize(row, module, {
-      directive,
-      maxAttempts: deps.maxAttempts,
-      counts: await attemptCounts(deps.sql, row),
-    });
+  const summaryOf = (row: ExecutionRunRow) => storedSummary(deps, row, module, directive);
   if (ENDED.has(run.status)) return summaryOf(run);
   if (run.status === "pending") {
     return {
@@ -320,12 +332,5 @@ export async function endRunFromLoop(
       ? { status: "failed", outcome: "ERROR", message: ending.message }
       : { status: "canceled", message: ending.message },
   );
-  const module = deps.registry.types().includes(ended.module)
-    ? deps.registry.get(ended.module)
-    : undefined;
-  return summarize(ended, module, {
-    directive: facts.directive,
-    maxAttempts: deps.maxAttempts,
-    counts: await attemptCounts(deps.sql, ended),
-  });
+  return await storedSummary(deps, ended, deps.registry.find(ended.module), facts.directive);
 }

@@ -23,7 +23,7 @@ export interface ModuleInput {
   readonly budget: Budget;
   /** The directive's timebox in seconds. */
   readonly timeboxSeconds: number;
-  /** Epoch milliseconds at which the host terminates the module's Worker. */
+  /** Epoch milliseconds at which the host kills the module's process. */
   readonly deadline: number;
   /** The directive's constraints. */
   readonly constraints: readonly string[];
@@ -60,13 +60,13 @@ export interface DispatchResult extends ModuleResult {
 }
 
 /**
- * What the host gives a running module, over messages from inside its Worker.
+ * What the host gives a running module, over messages from inside its process.
  * There is no SQL handle, no environment and no secret here.
  */
 export interface ModuleContext {
   /**
    * Aborted when the deadline passes. A module need not watch it: at the
-   * deadline, or on abort, the host terminates the Worker whatever it does.
+   * deadline, or on abort, the host kills the process whatever it does.
    */
   readonly signal: AbortSignal;
   /** Reports liveness with optional details (shown as the activity's heartbeat). */
@@ -83,7 +83,7 @@ export interface ModuleContext {
 /**
  * An execution module: bounded action for one directive type. It must not
  * reason or decide; it does what the payload says within budget and timebox.
- * Build one with {@linkcode defineModule}; it runs in a Deno Worker of its
+ * Build one with {@linkcode defineModule}; it runs in a Deno process of its
  * own whose permissions are what it declares (narrowed by the policy).
  */
 export interface ExecutionModule {
@@ -91,9 +91,9 @@ export interface ExecutionModule {
   readonly type: string;
   /** One line on what it does. */
   readonly description: string;
-  /** The URL of the file that defines it: the sandbox Worker's main script. */
+  /** The URL of the file that defines it: the script the sandbox runs. */
   readonly entry: string;
-  /** The most it may touch; the Worker gets at most this. */
+  /** The most it may touch; its process gets at most this. */
   readonly permissions: ModulePermissions;
   /**
    * Whether running the same payload again is harmless, so an attempt lost
@@ -104,7 +104,7 @@ export interface ExecutionModule {
   /**
    * The most one run may spend for `payload`, a decimal in the budget's
    * currency. It is reserved against the directive's budget before the
-   * Worker starts.
+   * process starts.
    */
   worstCase(payload: Readonly<Record<string, unknown>>): string;
   /**
@@ -112,6 +112,6 @@ export interface ExecutionModule {
    * to check against its allow-list before anything runs (empty: none).
    */
   targets(payload: Readonly<Record<string, unknown>>): readonly string[];
-  /** Runs the action (inside the Worker). */
+  /** Runs the action (inside the module's process). */
   execute(input: ModuleInput, context: ModuleContext): Promise<ModuleResult>;
 }

@@ -39,8 +39,8 @@ export const hostPermissions: PermissionQuery = (descriptor) =>
 
 /**
  * Refuses a module whose declared permissions are not all held by the host:
- * a Worker's permissions must be a subset of its parent's, and a module must
- * not learn at run time that it cannot work.
+ * a module's process may get nothing the worker itself was not trusted with,
+ * and a module must not learn at run time that it cannot work.
  *
  * @throws {ModulePermissionError} naming the first permission missing.
  */
@@ -72,6 +72,8 @@ export interface ModuleRegistry {
   types(): readonly string[];
   /** The module for `type`; throws {@linkcode UnknownModuleError}. */
   get(type: string): ExecutionModule;
+  /** The module for `type`, or `undefined` when none serves it. */
+  find(type: string): ExecutionModule | undefined;
 }
 
 /**
@@ -101,6 +103,7 @@ export function createRegistry(
       if (!module) throw new UnknownModuleError(type, types);
       return module;
     },
+    find: (type) => byType.get(type),
   };
 }
 

@@ -5,7 +5,7 @@ const list = (item: z.ZodString) => z.array(item).max(50);
 
 /**
  * A permission set as stored with a policy verdict and given to a module's
- * Worker: net hosts (`host` or `host:port`), read and write paths, env
+ * process: net hosts (`host` or `host:port`), read and write paths, env
  * names. An absent list means none.
  */
 export const PermissionSet = z.strictObject({
@@ -20,7 +20,7 @@ export type PermissionSet = z.output<typeof PermissionSet>;
 
 /**
  * What a module may touch, as Deno permission descriptors. Every list is empty
- * by default: a module that declares nothing gets a Worker with no read,
+ * by default: a module that declares nothing gets a process with no read,
  * write, env, net, run, ffi or sys access at all.
  *
  * @example A module that calls one API

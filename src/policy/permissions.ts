@@ -22,7 +22,7 @@ export interface PermissionRequest {
   readonly targets: readonly string[];
 }
 
-/** The permission verdict: the set a run's Worker gets, or why none is given. */
+/** The permission verdict: the set a run's process gets, or why none is given. */
 export type PermissionGrant =
   | { readonly verdict: "ALLOW"; readonly granted: PermissionSet }
   | { readonly verdict: "BLOCK"; readonly reason: string };

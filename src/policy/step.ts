@@ -30,12 +30,8 @@ export interface PolicyStep {
   readonly policyActor: string;
   /** The directive's timebox. */
   readonly timeboxSeconds: number;
-  /** The highest attempt already recorded, 0 when none. */
+  /** The highest attempt already recorded, 0 when none: a restarted loop resumes there. */
   readonly lastAttempt: number;
-  /** Whether that attempt's run has ended. */
-  readonly lastAttemptEnded: boolean;
-  /** The last run's outcome, if it ended with one. */
-  readonly lastOutcome: "SUCCESS" | "FAILURE" | "ERROR" | null;
 }
 
 /** What the policy knows of the module a directive type selects. */
@@ -83,8 +79,6 @@ export function decideWithPermissions(
   };
 }
 
-const ENDED = ["completed", "failed", "canceled", "lost"];
-
 /** Runs the policy step for a directive; see the module comment. */
 export async function runPolicyStep(
   sql: Sql,
@@ -128,7 +122,7 @@ export async function runPolicyStep(
       }
     }
     const [last] = await tx`
-      SELECT attempt, status, outcome FROM execution_runs WHERE directive_id = ${directiveId}
+      SELECT attempt FROM execution_runs WHERE directive_id = ${directiveId}
        ORDER BY attempt DESC LIMIT 1`;
     const step: PolicyStep = {
       status: directive.status,
@@ -139,8 +133,6 @@ export async function runPolicyStep(
       policyActor,
       timeboxSeconds: directive.timebox_seconds,
       lastAttempt: (last?.attempt as number | undefined) ?? 0,
-      lastAttemptEnded: ENDED.includes(last?.status ?? ""),
-      lastOutcome: (last?.outcome ?? null) as PolicyStep["lastOutcome"],
     };
     return fresh ? { step, fresh } : { step };
   }) as PolicyStepResult;

@@ -1,14 +1,13 @@
 /**
  * `http_request`: sends one HTTP request and stores the response body as an
  * `http_response` artifact. It shows the sandbox at work: the module runs in a
- * Worker whose only net access is what the policy granted for the run.
+ * process of its own whose only net access is what the policy granted for the run.
  *
  * Hosts. The module declares the loopback address `127.0.0.1` only, and the
  * policy's `net_allow.http_request` narrows that further per run. A fork that
  * lets its directives reach other hosts lists them in three places: here in
- * `permissions.net`, in deno.json's `worker` permission set (`net`; a Worker
- * gets at most its parent's permissions, and the registry refuses a module
- * that declares more than the worker holds), and in its policy's `net_allow`.
+ * `permissions.net`, in deno.json's `worker` permission set (`net`; the
+ * registry refuses a module that declares more than the worker holds), and in its policy's `net_allow`.
  *
  * Payload:
  *
@@ -21,10 +20,10 @@
  *
  * The request carries `Idempotency-Key` set to the run's downstream key.
  * Redirects (at most 5) are followed here, not by `fetch`, and each hop is
- * checked against the Worker's own grant first: a redirect to a host outside
+ * checked against the process's own grant first: a redirect to a host outside
  * it is refused.
  *
- * This file is the sandbox Worker's main script: keep its imports to
+ * This file is what the sandbox runs as the module's process: keep its imports to
  * `../define.ts` and types.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * `http_request` in the real sandbox: a Worker with only the granted hosts,
+ * `http_request` in the real sandbox: a process with only the granted hosts,
  * against loopback servers in this process.
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";

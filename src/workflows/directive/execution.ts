@@ -22,9 +22,9 @@ import type { ExecutionInput, ExecutionResult } from "./api.ts";
 /**
  * One execution attempt: creates its run (idempotently) and runs the module
  * once. The worker's sandbox enforces the timebox (it terminates the
- * module's Worker at the deadline) and records how the run ended; this
+ * module's process at the deadline) and records how the run ended; this
  * workflow only reacts when the activity could not report: an abort (the
- * activity is canceled and awaited until the Worker is gone), or a worker
+ * activity is canceled and awaited until the module's process is gone), or a worker
  * that died (the activity times out on its heartbeat, and the run is
  * recorded `lost`, or run again when it had not started).
  */
