@@ -11,6 +11,7 @@ import {
   type DatabaseConfig,
   parseArtifactConfig,
   parseDatabaseConfig,
+  parseDecisionKey,
   parseEvaluationConfig,
   parseProvidersConfig,
   parseTelemetryConfig,
@@ -23,6 +24,7 @@ import {
 import { connect, redactUrl } from "./db/mod.ts";
 import { Client } from "@temporalio/client";
 import { type ActivityDeps, createActivities } from "./activities/mod.ts";
+import { importDecisionKey } from "./auth/signing.ts";
 import {
   BUILTIN_MODULES,
   createRegistry,
@@ -179,6 +181,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 /** The variables the worker reads; its env allow-list names them. */
 const WORKER_ENV = [
   "DATABASE_URL",
+  "KEEL_DECISION_KEY",
   "KEEL_DB_POOL_MAX",
   "KEEL_LOG_LEVEL",
   "KEEL_POLICY_FILE",
@@ -221,6 +224,7 @@ async function main(): Promise<void> {
   const database: DatabaseConfig = parseDatabaseConfig(env);
   const temporal = parseTemporalConfig(env);
   const settings = parseWorkerConfig(env);
+  const decisionSecret = parseDecisionKey(env);
   const providers = parseProvidersConfig(env);
   const artifactConfig = parseArtifactConfig(env);
   const evaluation = parseEvaluationConfig(env);
@@ -251,6 +255,9 @@ async function main(): Promise<void> {
       llm: createLlmProvider(providers.llm),
       artifacts: artifactStorageFrom(artifactConfig),
       reconcileIntervalSeconds: settings.reconcileIntervalSeconds,
+      decisionKey: decisionSecret === undefined
+        ? undefined
+        : await importDecisionKey(decisionSecret),
     });
   } catch (error) {
     await sql.end({ timeout: 1 });
@@ -266,6 +273,9 @@ async function main(): Promise<void> {
     embeddings_provider: providers.embeddings.kind,
     evaluator: evaluation.kind,
     telemetry: telemetry.enabled ? "otlp" : "off",
+    decisions: decisionSecret === undefined
+      ? "refused: no KEEL_DECISION_KEY, so no signed decision can be verified"
+      : "signed",
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {

@@ -19,6 +19,7 @@ import {
 import { type RunningWorker, startWorker } from "../src/worker.ts";
 import { createMigratedDatabase, type TestDatabase } from "./_db.ts";
 import { type DevServer, startDevServer } from "./_temporal.ts";
+import { testDecisionKey, testSigner } from "./_decisions.ts";
 
 /** The default policy with a short approval timeout for tests. */
 export async function testPolicy(overrides: Record<string, unknown> = {}): Promise<PolicyConfig> {
@@ -78,8 +79,9 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({
     connection,
-    interceptors: { workflow: [tracingClientInterceptor()] },
+    interceptors: { workflow: [tracingClientInterceptor(), await testSigner()] },
   });
+  const decisionKey = await testDecisionKey();
   const taskQueue = `loop-${crypto.randomUUID()}`;
   const maxAttempts = options.maxAttempts ?? 2;
   const policy = await testPolicy(options.policy);
@@ -98,6 +100,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
       artifacts,
+      decisionKey,
       ...(options.evaluationTimeoutMs === undefined
         ? {}
         : { evaluationTimeoutMs: options.evaluationTimeoutMs }),

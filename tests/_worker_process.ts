@@ -1,4 +1,5 @@
 /** The worker as a separate process, run exactly as `deno task worker` runs it. */
+import { TEST_DECISION_SECRET } from "./_decisions.ts";
 
 /** A worker subprocess and its output. */
 export interface WorkerProcess {
@@ -30,7 +31,12 @@ export async function collect(stream: ReadableStream<Uint8Array>, lines: string[
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-P=worker", "src/worker.ts"],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
+      KEEL_DECISION_KEY: TEST_DECISION_SECRET,
+      ...env,
+    },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",

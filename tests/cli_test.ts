@@ -6,6 +6,7 @@
  * Set KEEL_CLI_TRANSCRIPT=<path> to append the full session's command lines
  * and their output to that file.
  */
+import { TEST_DECISION_SECRET } from "./_decisions.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { stringify } from "yaml";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
@@ -35,7 +36,11 @@ interface RunOptions {
 
 /** The CLI's environment for a harness: only what it is documented to read. */
 function cliEnv(h: LoopHarness | undefined): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", KEEL_ACTOR: "ops@example.com" };
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    KEEL_ACTOR: "ops@example.com",
+    KEEL_DECISION_KEY: TEST_DECISION_SECRET,
+  };
   // Deno itself needs its cache (no network here); the CLI never reads these.
   for (const name of ["HOME", "DENO_DIR"]) {
     const value = Deno.env.get(name);

@@ -12,6 +12,7 @@ import {
   columnSpec,
   type NewApprovalRow,
   type NewArtifactRow,
+  type NewDecisionNonceRow,
   type NewDirectiveRow,
   type NewEvaluationRow,
   type NewExecutionRunRow,
@@ -68,12 +69,20 @@ const INPUTS = {
     rule: "ok",
     auto_approve: true,
     granted_permissions: null,
+    approvals_required: 1,
+    separate_submitter: true,
   }),
   approvals: (ids: Inserted): NewApprovalRow => ({
     directive_id: ids.directiveId,
     decision: "approved",
     actor: "human:alice",
     reason: "looks right",
+  }),
+  decision_nonces: (ids: Inserted): NewDecisionNonceRow => ({
+    nonce: "nonce-0123456789abcdef",
+    directive_id: ids.directiveId,
+    action: "approve",
+    actor: "human:alice",
   }),
   execution_runs: (ids: Inserted): NewExecutionRunRow => ({
     directive_id: ids.directiveId,

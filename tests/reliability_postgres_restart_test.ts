@@ -5,6 +5,7 @@
  * retry, and succeed once it is back. Every directive completes with each
  * effect exactly once, and the histories show the retries happened.
  */
+import { testSigner } from "./_decisions.ts";
 import { assert, assertEquals } from "@std/assert";
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
@@ -57,7 +58,7 @@ Deno.test({
     const appUrl = keel.toString();
     const sql = connect(appUrl, { max: 2 });
     const connection = await NativeConnection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, interceptors: { workflow: [await testSigner()] } });
     const target = { client, taskQueue: `pg-${crypto.randomUUID()}`, maxAttempts: 2 };
     const worker = await spawnWorker({
       DATABASE_URL: appUrl,

@@ -5,6 +5,7 @@
  * approved and completes, and a directive submitted while Temporal was down
  * is kept in Postgres and adopted by the reconciler.
  */
+import { testSigner } from "./_decisions.ts";
 import { assertEquals } from "@std/assert";
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
@@ -34,7 +35,11 @@ Deno.test({
     let server = await startDevServer({ dbFile, port });
     const taskQueue = `restart-${crypto.randomUUID()}`;
     let connection = await NativeConnection.connect({ address: server.address });
-    let target = { client: new Client({ connection }), taskQueue, maxAttempts: 2 };
+    let target = {
+      client: new Client({ connection, interceptors: { workflow: [await testSigner()] } }),
+      taskQueue,
+      maxAttempts: 2,
+    };
     const worker = await spawnWorker({
       DATABASE_URL: db.appUrl,
       TEMPORAL_ADDRESS: server.address,
@@ -88,7 +93,11 @@ Deno.test({
 
       server = await startDevServer({ dbFile, port });
       connection = await NativeConnection.connect({ address: server.address });
-      target = { client: new Client({ connection }), taskQueue, maxAttempts: 2 };
+      target = {
+        client: new Client({ connection, interceptors: { workflow: [await testSigner()] } }),
+        taskQueue,
+        maxAttempts: 2,
+      };
       await target.client.workflow.getHandle(directiveWorkflowId(gate)).executeUpdate(
         approveUpdate,
         { args: [{ actor: "qa", reason: "after the restart" }] },

@@ -1,15 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from "@temporalio/activity";
 import { type Sql, untilReachable } from "../db/mod.ts";
-import {
-  decideApproval,
-  DecisionConflictError,
-  DirectiveConflictError,
-  DirectiveNotFoundError,
-  finishDirective,
-  getDirective,
-  IllegalTransitionError,
-  transitionDirective,
-} from "../directives/mod.ts";
+import { finishDirective, getDirective, transitionDirective } from "../directives/mod.ts";
+import { nonRetryable } from "./_failures.ts";
 import {
   grantedPermissions,
   type PolicyConfig,
@@ -19,17 +11,14 @@ import {
 import {
   createRun,
   createSandbox,
-  DispatchError,
   endRunFromLoop,
   executeRun,
   getRun,
   type ModuleRegistry,
-  RunAbandonedError,
   type RunFacts,
   RunNotFoundError,
   type Sandbox,
   settleLostRun,
-  UnknownModuleError,
 } from "../execution/mod.ts";
 import type { ExecutionResult } from "../workflows/directive/api.ts";
 import { evaluatedArtifacts, type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
@@ -37,7 +26,6 @@ import type { Logger } from "../telemetry/log.ts";
 import { trace } from "@opentelemetry/api";
 import {
   countDirective,
-  recordApprovalWait,
   recordModuleExecution,
   recordPolicyEvaluation as countPolicyEvaluation,
 } from "../telemetry/metrics.ts";
@@ -92,19 +80,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 export type { PolicyStep } from "../policy/mod.ts";
 
-/** Business errors are not retried: they would fail the same way again. */
-function nonRetryable(error: unknown): never {
-  if (
-    error instanceof DirectiveNotFoundError || error instanceof IllegalTransitionError ||
-    error instanceof DecisionConflictError || error instanceof DirectiveConflictError ||
-    error instanceof UnknownModuleError || error instanceof DispatchError ||
-    error instanceof RunNotFoundError || error instanceof RunAbandonedError
-  ) {
-    throw ApplicationFailure.nonRetryable(error.message, error.name);
-  }
-  throw error;
-}
-
 /** Builds the activities of the directive loop over injected dependencies. */
 export function createDirectiveActivities(deps: DirectiveActivityDeps) {
   const { sql, policy, registry, evaluator, log } = deps;
@@ -152,29 +127,6 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
           if (step.status === "blocked") countDirective("blocked");
         }
         return step;
-      } catch (error) {
-        return nonRetryable(error);
-      }
-    },
-
-    /** Records a human or policy decision (idempotent); returns the directive's status. */
-    async recordDecision(request: {
-      directiveId: string;
-      decision: "approved" | "rejected";
-      actor: string;
-      reason: string;
-    }): Promise<{ decision: "approved" | "rejected"; directiveStatus: string }> {
-      annotate({ "keel.directive.id": request.directiveId, "keel.decision": request.decision });
-      try {
-        const result = await decideApproval(sql, request);
-        if (result.recorded) {
-          countDirective(result.directive.status);
-          if (!request.actor.startsWith("policy:")) {
-            const waited = (Date.now() - result.directive.created_at.getTime()) / 1000;
-            recordApprovalWait(request.decision, Math.max(0, waited));
-          }
-        }
-        return { decision: result.approval.decision, directiveStatus: result.directive.status };
       } catch (error) {
         return nonRetryable(error);
       }

@@ -12,6 +12,8 @@ import type { Logger } from "../telemetry/log.ts";
 import type { ArtifactStorage } from "../artifacts/mod.ts";
 import { createPingActivities } from "./ping.ts";
 import { createDirectiveActivities } from "./directive.ts";
+import { createDecisionActivities } from "./decisions.ts";
+import type { DecisionKey } from "../auth/signing.ts";
 import { createReconcileActivities } from "./reconcile.ts";
 import { createLlmActivities } from "./llm.ts";
 import { createNoopLlmProvider, type LlmProvider } from "../llm/mod.ts";
@@ -36,6 +38,8 @@ export interface ActivityDeps {
   readonly log: Logger;
   /** Where execution modules run; one of the activities' own when absent. */
   readonly sandbox?: Sandbox;
+  /** The key decisions are signed with; without it every human decision is refused. */
+  readonly decisionKey?: DecisionKey | undefined;
   /** The model provider `callLlm` uses; the NoOp provider when absent. */
   readonly llm?: LlmProvider;
 }
@@ -45,6 +49,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
     ...createDirectiveActivities(deps),
+    ...createDecisionActivities(deps),
     ...createReconcileActivities(deps),
     ...createLlmActivities({ ...deps, llm: deps.llm ?? createNoopLlmProvider() }),
   };

@@ -57,6 +57,11 @@ export const ENV_VARS: readonly EnvVar[] = [
     default: "30",
   },
   {
+    name: "KEEL_DECISION_KEY",
+    description: "Shared secret (at least 32 bytes) the API and CLI sign decisions with and the " +
+      "worker verifies them with; unset: the worker refuses every human decision",
+  },
+  {
     name: "KEEL_ACTOR",
     description: "Identity the CLI records on the ledger for approve, reject and abort",
     default: "cli",
@@ -366,6 +371,21 @@ export function parseWorkerConfig(env: EnvSnapshot): WorkerConfig {
     maxAttempts: parsed.KEEL_MAX_EXECUTION_ATTEMPTS,
     reconcileIntervalSeconds: parsed.KEEL_RECONCILE_INTERVAL_SECONDS,
   };
+}
+
+const decisionKeySchema = z.object({
+  KEEL_DECISION_KEY: z.string().refine(
+    (key) => new TextEncoder().encode(key).length >= 32,
+    "must be at least 32 bytes (e.g. 64 hex characters from `openssl rand -hex 32`)",
+  ).optional(),
+});
+
+/**
+ * The secret decisions are signed and verified with, or undefined when unset.
+ * The value is never echoed in an error.
+ */
+export function parseDecisionKey(env: EnvSnapshot): string | undefined {
+  return parseWith(decisionKeySchema, env).KEEL_DECISION_KEY;
 }
 
 const actorSchema = z.object({

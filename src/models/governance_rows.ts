@@ -15,16 +15,36 @@ export const PolicyEvaluationRow = z.strictObject({
   /** The permissions the directive's runs get (ALLOW only); absent on older rows. */
   granted_permissions: pg("jsonb", PermissionSet).nullable(),
   evaluated_at: col.timestamp(),
+  /** Distinct principals who must approve; 1 on rows from before quorums. */
+  approvals_required: pg("integer", z.number().int().min(1).max(10)),
+  /** Whether the submitter is kept from approving; false on rows from before it. */
+  separate_submitter: col.boolean(),
 });
 /** A row of `policy_evaluations`. */
 export type PolicyEvaluationRow = z.infer<typeof PolicyEvaluationRow>;
 
 /** What recording a verdict takes. */
 export const NewPolicyEvaluationRow = PolicyEvaluationRow.omit({ id: true, evaluated_at: true });
+
+/** A row of `decision_nonces`: a signed decision's single-use nonce, once seen. */
+export const DecisionNonceRow = z.strictObject({
+  nonce: col.text(100),
+  directive_id: col.uuid(),
+  action: pg("text", z.enum(["approve", "reject", "abort"])),
+  actor: col.text(200),
+  used_at: col.timestamp(),
+});
+/** A row of `decision_nonces`. */
+export type DecisionNonceRow = z.infer<typeof DecisionNonceRow>;
+
+/** What recording a nonce takes. */
+export const NewDecisionNonceRow = DecisionNonceRow.omit({ used_at: true });
+/** What recording a nonce takes. */
+export type NewDecisionNonceRow = z.infer<typeof NewDecisionNonceRow>;
 /** What recording a verdict takes. */
 export type NewPolicyEvaluationRow = z.infer<typeof NewPolicyEvaluationRow>;
 
-/** A row of `approvals`: the one human (or policy) decision on a directive. */
+/** A row of `approvals`: one principal's decision on a directive (a quorum may need several). */
 export const ApprovalRow = z.strictObject({
   id: col.uuid(),
   directive_id: col.uuid(),

@@ -2,7 +2,9 @@ import type { z } from "zod";
 import { DirectiveRow, NewDirectiveRow, NewTransitionRow, TransitionRow } from "./directive_row.ts";
 import {
   ApprovalRow,
+  DecisionNonceRow,
   NewApprovalRow,
+  NewDecisionNonceRow,
   NewPolicyEvaluationRow,
   PolicyEvaluationRow,
 } from "./governance_rows.ts";
@@ -38,6 +40,7 @@ export const TABLES: Readonly<Record<string, TableModel>> = {
   directive_transitions: { row: TransitionRow, insert: NewTransitionRow },
   policy_evaluations: { row: PolicyEvaluationRow, insert: NewPolicyEvaluationRow },
   approvals: { row: ApprovalRow, insert: NewApprovalRow },
+  decision_nonces: { row: DecisionNonceRow, insert: NewDecisionNonceRow },
   execution_runs: { row: ExecutionRunRow, insert: NewExecutionRunRow },
   artifacts: { row: ArtifactRow, insert: NewArtifactRow },
   evaluations: { row: EvaluationRow, insert: NewEvaluationRow },

@@ -17,6 +17,9 @@
  * - `scope_deny` entries are exact scope items, or prefixes ending in `/*`;
  *   `*` is allowed nowhere else;
  * - `auto_approve_types` is a subset of `allowed_types`;
+ * - `approvals` (optional): `required` approvers (default 1), whether the
+ *   submitter is kept from approving (`separate_submitter`, default true),
+ *   and `rules` that require more approvers by type and/or above a budget;
  * - `net_allow` keys are allowed types; each entry is `host` or `host:port`
  *   (a name, an IPv4 address or a bracketed IPv6 address; a port from 1 to
  *   65535), at most 100 per type, without duplicates. An entry without a port
@@ -46,6 +49,10 @@ export const POLICY_LIMITS = {
   maxTimeboxSeconds: DIRECTIVE_LIMITS.timeboxMaxSeconds,
   /** 30 days. */
   approvalTimeoutMaxSeconds: 2_592_000,
+  /** The most approvers a rule may require. */
+  approvalsMaxRequired: 10,
+  /** Quorum rules in `approvals.rules`. */
+  approvalRulesMaxItems: 50,
   /** `net_allow` entries per type. */
   netAllowMaxItems: 100,
   /** The longest `net_allow` entry (a DNS name is at most 253 characters, plus `:65535`). */
@@ -163,6 +170,38 @@ const netAllowList = z.array(netAllowEntry)
     });
   });
 
+const approvalsRequired = z.number()
+  .int({ message: "must be a whole number of approvers" })
+  .min(1, { message: "must be at least 1" })
+  .max(POLICY_LIMITS.approvalsMaxRequired, {
+    message: `must be at most ${POLICY_LIMITS.approvalsMaxRequired}`,
+  });
+
+/**
+ * A quorum rule: directives it matches need `required` distinct approvers.
+ * It matches when the directive's type is in `types` (any type when absent)
+ * and, when `budget_above` is given, its budget is above that amount or in
+ * another currency (a budget that cannot be compared is treated as above).
+ */
+const approvalRule = z.strictObject({
+  types: typeList.min(1, { message: "must name at least one type, or be left out" }).optional(),
+  budget_above: ceiling.optional(),
+  required: approvalsRequired,
+});
+
+/**
+ * Who approves: `required` distinct approvers by default, more where a rule
+ * says so; `separate_submitter` keeps the principal who submitted a directive
+ * from approving it.
+ */
+const approvalsSchema = z.strictObject({
+  required: approvalsRequired.default(1),
+  separate_submitter: z.boolean().default(true),
+  rules: z.array(approvalRule).max(POLICY_LIMITS.approvalRulesMaxItems, {
+    message: `must have at most ${POLICY_LIMITS.approvalRulesMaxItems} items`,
+  }).default([]),
+});
+
 /**
  * The policy config schema. Its input is the JSON document; its output has
  * ceilings parsed into budgets.
@@ -209,6 +248,7 @@ export const PolicyConfigSchema = z.strictObject({
       message: `must be at most ${POLICY_LIMITS.approvalTimeoutMaxSeconds} seconds (30 days)`,
     }),
   net_allow: z.record(typeName, netAllowList).default({}),
+  approvals: approvalsSchema.default({ required: 1, separate_submitter: true, rules: [] }),
 }).superRefine((policy, ctx) => {
   const allowed = new Set(policy.allowed_types);
   for (const type of policy.allowed_types) {
@@ -247,6 +287,17 @@ export const PolicyConfigSchema = z.strictObject({
       });
     }
   }
+  policy.approvals.rules.forEach((rule, index) => {
+    (rule.types ?? []).forEach((type, at) => {
+      if (!allowed.has(type)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["approvals", "rules", index, "types", at],
+          message: `names "${type}", which is not in allowed_types`,
+        });
+      }
+    });
+  });
   policy.auto_approve_types.forEach((type, index) => {
     if (!allowed.has(type)) {
       ctx.addIssue({

@@ -74,6 +74,29 @@ export interface PolicyDecision {
   readonly auto_approve: boolean;
   /** How long the approval gate waits, from the policy. */
   readonly approval_timeout_seconds: number;
+  /** How many distinct principals must approve (1 on BLOCK and auto-approval). */
+  readonly approvals_required: number;
+  /** Whether the principal who submitted is kept from approving. */
+  readonly separate_submitter: boolean;
+}
+
+/**
+ * How many distinct approvers `directive` needs under `policy`: the default,
+ * raised by every quorum rule that matches it.
+ */
+export function approvalsRequired(directive: DirectiveInput, policy: PolicyConfig): number {
+  let required = policy.approvals.required;
+  for (const rule of policy.approvals.rules) {
+    if (rule.types !== undefined && !rule.types.includes(directive.type)) continue;
+    if (rule.budget_above !== undefined) {
+      const budget = directive.budget;
+      const above = budget.currency !== rule.budget_above.currency ||
+        compareBudgets(budget, rule.budget_above) > 0;
+      if (!above) continue;
+    }
+    required = Math.max(required, rule.required);
+  }
+  return required;
 }
 
 /** A rule's failure. */
@@ -233,6 +256,7 @@ export function evaluatePolicy(directive: DirectiveInput, policy: PolicyConfig):
     policy_name: policy.name,
     policy_version: policy.version,
     approval_timeout_seconds: policy.approval_timeout_seconds,
+    separate_submitter: policy.approvals.separate_submitter,
   };
   for (const rule of POLICY_RULES) {
     const failure = CHECKS[rule](directive, policy);
@@ -242,21 +266,28 @@ export function evaluatePolicy(directive: DirectiveInput, policy: PolicyConfig):
         reason: clip(failure.reason),
         rule: failure.rule,
         auto_approve: false,
+        approvals_required: 1,
         ...common,
       };
     }
   }
-  const autoApprove = policy.auto_approve_types.includes(directive.type);
+  const required = approvalsRequired(directive, policy);
+  // A quorum rule outranks auto-approval: a directive that needs two people
+  // is never approved by the policy alone.
+  const autoApprove = policy.auto_approve_types.includes(directive.type) && required === 1;
   return {
     verdict: "ALLOW",
     reason: clip(
       `all rules passed under policy ${quoted(policy.name)} version ${policy.version}; ` +
         (autoApprove
           ? `type ${quoted(directive.type)} is auto-approved`
-          : `approval required within ${policy.approval_timeout_seconds}s`),
+          : `${
+            required === 1 ? "approval" : `${required} distinct approvals`
+          } required within ${policy.approval_timeout_seconds}s`),
     ),
     rule: "ok",
     auto_approve: autoApprove,
+    approvals_required: autoApprove ? 1 : required,
     ...common,
   };
 }

@@ -44,10 +44,10 @@ export async function recordPolicyEvaluation(
     rows = await sql<Record<string, unknown>[]>`
       INSERT INTO policy_evaluations
         (directive_id, policy_name, policy_version, verdict, reason, rule, auto_approve,
-         granted_permissions)
+         granted_permissions, approvals_required, separate_submitter)
       VALUES (${directiveId}, ${decision.policy_name}, ${decision.policy_version},
         ${decision.verdict}, ${decision.reason}, ${decision.rule}, ${decision.auto_approve},
-        ${granted})
+        ${granted}, ${decision.approvals_required}, ${decision.separate_submitter})
       RETURNING *`;
   } catch (cause) {
     throw new PolicyPersistError(

@@ -14,6 +14,7 @@ import {
   ARTIFACT_ENV,
   parseArtifactConfig,
   parseDatabaseConfig,
+  parseDecisionKey,
   parseServerConfig,
   parseTelemetryConfig,
   parseTemporalConfig,
@@ -25,6 +26,8 @@ import { createHandler } from "./app.ts";
 import { artifactStorageFrom } from "../artifacts/mod.ts";
 import { startTelemetry } from "../telemetry/otel.ts";
 import { tracingClientInterceptor } from "../telemetry/temporal_tracing.ts";
+import { importDecisionKey } from "../auth/signing.ts";
+import { signingInterceptor } from "../auth/signing_interceptor.ts";
 
 const NAMES = [
   "DATABASE_URL",
@@ -37,6 +40,7 @@ const NAMES = [
   "KEEL_HTTP_HOST",
   "KEEL_HTTP_PORT",
   "KEEL_API_TOKENS",
+  "KEEL_DECISION_KEY",
   "KEEL_HTTP_MAX_BODY_BYTES",
   "KEEL_CORS_ORIGIN",
   "KEEL_TEMPORAL_UI_URL",
@@ -57,10 +61,17 @@ async function main(): Promise<void> {
     applicationName: "keel-server",
   });
   const connection = await NativeConnection.connect({ address: temporal.address });
+  const secret = parseDecisionKey(env);
   const client = new Client({
     connection,
     namespace: temporal.namespace,
-    interceptors: { workflow: [tracingClientInterceptor()] },
+    interceptors: {
+      workflow: [
+        tracingClientInterceptor(),
+        // Decisions sent through the API are signed; without a key the worker refuses them.
+        ...(secret === undefined ? [] : [signingInterceptor(await importDecisionKey(secret))]),
+      ],
+    },
   });
   const handler = createHandler({
     sql,

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { importDecisionKey } from "../../auth/signing.ts";
+import { signingInterceptor } from "../../auth/signing_interceptor.ts";
 import { tracingClientInterceptor } from "../../telemetry/temporal_tracing.ts";
 import { parseArgs } from "node:util";
 import { Client, Connection } from "@temporalio/client";
@@ -12,6 +14,7 @@ import {
   type EnvSnapshot,
   parseActor,
   parseDatabaseConfig,
+  parseDecisionKey,
   parseTemporalConfig,
   parseWorkerConfig,
   readEnv,
@@ -162,6 +165,7 @@ export const CLI_ENV = [
   "TEMPORAL_TASK_QUEUE",
   "KEEL_MAX_EXECUTION_ATTEMPTS",
   "KEEL_ACTOR",
+  "KEEL_DECISION_KEY",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
   "OTEL_RESOURCE_ATTRIBUTES",
@@ -272,11 +276,18 @@ export function createContext(options: { json: boolean; io?: Output }): Context 
         );
       }
       // An explicit identity keeps the SDK from asking the OS for the hostname.
+      const secret = parseDecisionKey(env);
       const client = new Client({
         connection,
         namespace: config.namespace,
         identity: `keel-cli/${parseActor(env)}`,
-        interceptors: { workflow: [tracingClientInterceptor()] },
+        interceptors: {
+          workflow: [
+            tracingClientInterceptor(),
+            // Decisions the CLI sends are signed; without a key the worker refuses them.
+            ...(secret === undefined ? [] : [signingInterceptor(await importDecisionKey(secret))]),
+          ],
+        },
       });
       temporal = {
         client,

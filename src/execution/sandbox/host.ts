@@ -179,7 +179,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         "--quiet",
         "--no-prompt",
         "--no-check",
-        "--no-lock",
+        "--frozen",
         ...permissionFlags(permissions),
         decodeURIComponent(new URL(module.entry).pathname),
         sandboxArgument(module.type),

@@ -7,9 +7,10 @@
  */
 import { proxyActivities } from "@temporalio/workflow";
 import type { DirectiveActivities } from "../../activities/directive.ts";
+import type { DecisionActivities } from "../../activities/decisions.ts";
 
 /** Database steps of the directive loop. */
-export const steps = proxyActivities<DirectiveActivities>({
+export const steps = proxyActivities<DirectiveActivities & DecisionActivities>({
   startToCloseTimeout: "30 seconds",
   retry: {
     initialInterval: "500 milliseconds",

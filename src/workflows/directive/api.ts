@@ -33,6 +33,15 @@ export interface Attribution {
   readonly actor: string;
   /** Why. */
   readonly reason: string;
+  /**
+   * When the API or CLI signed it (ISO 8601). A person's decision without a
+   * valid signature is refused by the worker; see `src/auth/signing.ts`.
+   */
+  readonly issuedAt?: string;
+  /** The signature's single-use nonce. */
+  readonly nonce?: string;
+  /** HMAC-SHA256 over the directive, the action, actor, reason, time and nonce. */
+  readonly signature?: string;
 }
 
 /** Where the loop is. */
@@ -45,6 +54,8 @@ export type LoopPhase =
 
 /** What the `status` query returns. */
 export interface LoopStatus {
+  /** Approvals so far and approvals required, while awaiting approval with a quorum. */
+  readonly approvals?: { readonly count: number; readonly required: number };
   /** The directive. */
   readonly directiveId: string;
   /** Where the loop is. */
@@ -63,9 +74,16 @@ export interface LoopStatus {
 export interface DecisionReply {
   /** approved or rejected. */
   readonly decision: "approved" | "rejected";
-  /** The directive's status after it. */
+  /** The directive's status after it: still `proposed` while a quorum is incomplete. */
   readonly directiveStatus: string;
+  /** Distinct approvals so far (absent in replies recorded before quorums). */
+  readonly approvals?: number;
+  /** Approvals the verdict requires (absent in replies recorded before quorums). */
+  readonly required?: number;
 }
+
+/** The patch under which aborts are verified by an activity before the loop acts on them. */
+export const SIGNED_DECISIONS_PATCH = "keel-signed-decisions";
 
 /** What the loop returns when it ends. */
 export interface LoopResult {

@@ -30,6 +30,7 @@ import {
   rejectSignal,
   rejectUpdate,
   SANDBOX_EXECUTION_PATCH,
+  SIGNED_DECISIONS_PATCH,
   statusQuery,
 } from "./api.ts";
 
@@ -45,6 +46,21 @@ function checkAttribution(message: Attribution | undefined): void {
   }
   if (typeof message.reason !== "string" || message.reason.trim() === "") {
     throw new Error("reason is required");
+  }
+}
+
+/**
+ * Refuses, before anything is recorded, a decision that carries no signature
+ * at all. Whether a signature is valid is the worker's to check (the key is
+ * not in the workflow): `recordDecision` and `verifyAbort` do it, and the
+ * reason's limits, before any effect.
+ */
+function checkSigned(message: Attribution): void {
+  if (
+    typeof message.issuedAt !== "string" || typeof message.nonce !== "string" ||
+    typeof message.signature !== "string"
+  ) {
+    throw new Error("the decision is not signed: send it through Keel's API or CLI");
   }
 }
 
@@ -72,6 +88,12 @@ export interface LoopVersion {
    * before it keep starting the earlier child type on replay.
    */
   readonly sandboxedExecution: () => boolean;
+  /**
+   * Whether an abort is verified by the worker before the loop acts on it,
+   * and a decision signal sent before the gate waits for it. Guarded by
+   * `patched()`: loops recorded before it replay without the extra activity.
+   */
+  readonly signedDecisions: () => boolean;
 }
 
 /**
@@ -89,6 +111,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
   return await runDirectiveLoop(input, {
     phaseMemo: () => patched(PHASE_MEMO_PATCH),
     sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
+    signedDecisions: () => patched(SIGNED_DECISIONS_PATCH),
   });
 }
 
@@ -101,6 +124,7 @@ export async function directiveWorkflowV2(input: DirectiveLoopInput): Promise<Lo
   return await runDirectiveLoop(input, {
     phaseMemo: () => true,
     sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
+    signedDecisions: () => patched(SIGNED_DECISIONS_PATCH),
   });
 }
 
@@ -120,6 +144,7 @@ export async function runDirectiveLoop(
   let abortRequest: Attribution | undefined;
   let decided: "approved" | "rejected" | undefined;
   let deciding = false;
+  let approvals: { count: number; required: number } | undefined;
   let executionScope: CancellationScope | undefined;
   let result: LoopResult | undefined;
 
@@ -135,13 +160,18 @@ export async function runDirectiveLoop(
     attempt,
     runId,
     abortRequested: abortRequest !== undefined,
+    ...(approvals === undefined ? {} : { approvals }),
   }));
 
   async function decide(kind: "approved" | "rejected", by: Attribution): Promise<DecisionReply> {
     deciding = true;
     try {
       const reply = await steps.recordDecision({ directiveId, decision: kind, ...by });
-      decided = reply.decision;
+      // An approval short of the quorum leaves the directive proposed.
+      if (reply.directiveStatus !== "proposed") decided = reply.decision;
+      if (reply.approvals !== undefined && reply.required !== undefined) {
+        approvals = { count: reply.approvals, required: reply.required };
+      }
       directiveStatus = reply.directiveStatus;
       return reply;
     } finally {
@@ -151,12 +181,27 @@ export async function runDirectiveLoop(
 
   function validateDecision(message: Attribution): void {
     checkAttribution(message);
+    checkSigned(message);
     if (phase !== "awaiting_approval") {
       throw new Error(`directive ${directiveId} is not awaiting approval (phase: ${phase})`);
     }
-    if (decided !== undefined || deciding) {
+    if (decided !== undefined) {
       throw new Error(`directive ${directiveId} already has a decision`);
     }
+    if (deciding) {
+      throw new Error(`another decision on directive ${directiveId} is being recorded; retry`);
+    }
+  }
+
+  /** Checks an abort's signature with the worker before the loop acts on it. */
+  async function verifiedAbort(by: Attribution): Promise<void> {
+    if (version.signedDecisions()) await steps.verifyAbort({ directiveId, ...by });
+    requestAbort(by);
+  }
+
+  /** A signal that arrives before the gate waits for it instead of being dropped. */
+  async function untilPolicyDecided(): Promise<void> {
+    if (version.signedDecisions()) await condition(() => phase !== "policy");
   }
 
   function requestAbort(by: Attribution): void {
@@ -168,12 +213,13 @@ export async function runDirectiveLoop(
   setHandler(approveUpdate, (by) => decide("approved", by), { validator: validateDecision });
   setHandler(rejectUpdate, (by) => decide("rejected", by), { validator: validateDecision });
   setHandler(abortUpdate, async (by) => {
-    requestAbort(by);
+    await verifiedAbort(by);
     await condition(() => result !== undefined);
     return result!;
   }, {
     validator: (by) => {
       checkAttribution(by);
+      checkSigned(by);
       if (phase === "done") throw new Error(`directive ${directiveId} has already ended`);
     },
   });
@@ -181,6 +227,7 @@ export async function runDirectiveLoop(
   // and the stored state stays the truth.
   setHandler(approveSignal, async (by) => {
     try {
+      await untilPolicyDecided();
       validateDecision(by);
       await decide("approved", by);
     } catch {
@@ -189,16 +236,18 @@ export async function runDirectiveLoop(
   });
   setHandler(rejectSignal, async (by) => {
     try {
+      await untilPolicyDecided();
       validateDecision(by);
       await decide("rejected", by);
     } catch {
       // as above
     }
   });
-  setHandler(abortSignal, (by) => {
+  setHandler(abortSignal, async (by) => {
     try {
       checkAttribution(by);
-      requestAbort(by);
+      if (version.signedDecisions()) checkSigned(by);
+      await verifiedAbort(by);
     } catch {
       // as above
     }
