@@ -18,11 +18,15 @@ export const ScopeName = z.enum(SCOPES);
 
 /**
  * A principal's name: what the ledger records as the actor. Letters, digits
- * and `_ . : @ -`, 1 to 200 characters (the ledger's actor limit).
+ * and `_ . : @ -`, 1 to 200 characters (the ledger's actor limit); never a
+ * name Keel records for itself (`keel`, `policy:…`).
  */
 export const PrincipalName = z.string().regex(
   /^[A-Za-z0-9_.:@-]{1,200}$/,
   "must be 1 to 200 letters, digits or _ . : @ -",
+).refine(
+  (name) => !name.startsWith("policy:") && name !== "keel",
+  'must not be "keel" or start with "policy:" (names Keel itself records)',
 );
 
 /** An authenticated caller. */

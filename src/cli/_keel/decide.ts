@@ -28,17 +28,36 @@ import {
   type Values,
 } from "./common.ts";
 import { loadDirective } from "./follow.ts";
+import { DecisionReason } from "../../models/decision_text.ts";
+import { PrincipalName } from "../../auth/principal.ts";
 
 /** How long an Update may take before the CLI gives up (no worker answering). */
 const UPDATE_DEADLINE_MS = 60_000;
 /** How long to wait for a just-submitted loop to reach its approval gate. */
 const GATE_WAIT_MS = 10_000;
 
+/**
+ * Who decides and why, checked here with the limits the database enforces
+ * (the same schemas as the API and the worker), so a bad value is refused
+ * before anything is sent.
+ */
 function attribution(ctx: Context, command: string, values: Values) {
-  const reason = requiredText(command, values, "reason");
-  const actor = values.actor === undefined ? ctx.actor() : requiredText(command, values, "actor");
-  if (actor.length > 200) throw usage(command, "--actor is longer than 200 characters");
-  return { actor: actor.trim(), reason: reason.trim() };
+  if (typeof values.reason !== "string") throw usage(command, "--reason is required");
+  const reason = DecisionReason.safeParse(values.reason.trim());
+  if (!reason.success) {
+    throw usage(command, `--reason ${reason.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  const given = values.actor === undefined ? ctx.actor() : requiredText(command, values, "actor");
+  const actor = PrincipalName.safeParse(given.trim());
+  if (!actor.success) {
+    throw usage(
+      command,
+      `${values.actor === undefined ? "KEEL_ACTOR" : "--actor"} ${JSON.stringify(given)} ${
+        actor.error.issues.map((i) => i.message).join("; ")
+      }`,
+    );
+  }
+  return { actor: actor.data, reason: reason.data };
 }
 
 /** Why no loop can take a message, or undefined when one is running. */

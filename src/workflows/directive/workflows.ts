@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
@@ -46,6 +48,21 @@ function checkAttribution(message: Attribution | undefined): void {
   }
   if (typeof message.reason !== "string" || message.reason.trim() === "") {
     throw new Error("reason is required");
+  }
+}
+
+/**
+ * The worker's refusal of a decision, as the caller's error: the activity's
+ * own message (what was wrong), not "Activity task failed".
+ */
+async function refusedAs<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
+      throw ApplicationFailure.nonRetryable(error.cause.message, error.cause.type ?? "Refused");
+    }
+    throw error;
   }
 }
 
@@ -166,7 +183,9 @@ export async function runDirectiveLoop(
   async function decide(kind: "approved" | "rejected", by: Attribution): Promise<DecisionReply> {
     deciding = true;
     try {
-      const reply = await steps.recordDecision({ directiveId, decision: kind, ...by });
+      const reply = await refusedAs(() =>
+        steps.recordDecision({ directiveId, decision: kind, ...by })
+      );
       // An approval short of the quorum leaves the directive proposed.
       if (reply.directiveStatus !== "proposed") decided = reply.decision;
       if (reply.approvals !== undefined && reply.required !== undefined) {
@@ -195,7 +214,9 @@ export async function runDirectiveLoop(
 
   /** Checks an abort's signature with the worker before the loop acts on it. */
   async function verifiedAbort(by: Attribution): Promise<void> {
-    if (version.signedDecisions()) await steps.verifyAbort({ directiveId, ...by });
+    if (version.signedDecisions()) {
+      await refusedAs(() => steps.verifyAbort({ directiveId, ...by }));
+    }
     requestAbort(by);
   }
 
