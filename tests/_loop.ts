@@ -12,6 +12,7 @@ import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
 import { createLogger, type Logger } from "../src/telemetry/log.ts";
 import { tracingClientInterceptor } from "../src/telemetry/temporal_tracing.ts";
 import {
+  type AnchorStore,
   type ArtifactStorage,
   createFsStore,
   DEFAULT_ARTIFACT_MAX_BYTES,
@@ -64,6 +65,8 @@ export interface LoopHarnessOptions {
   readonly modules?: readonly ExecutionModule[];
   /** Artifact storage (default: a filesystem store in a temporary directory). */
   readonly artifacts?: ArtifactStorage;
+  /** Where the reconciler anchors the ledger (default: none, nothing is anchored). */
+  readonly anchors?: AnchorStore;
   /** The worker's logger (default: warnings and errors to stderr). */
   readonly log?: Logger;
   /** Milliseconds an evaluator may take. */
@@ -98,6 +101,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
       artifacts,
+      ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
       ...(options.evaluationTimeoutMs === undefined
         ? {}
         : { evaluationTimeoutMs: options.evaluationTimeoutMs }),
