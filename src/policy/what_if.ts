@@ -142,7 +142,8 @@ export function decisionDifferences(active: WhatIfDecision, candidate: WhatIfDec
   const b = candidate as unknown as Record<string, unknown>;
   const fields = [...new Set([...Object.keys(a), ...Object.keys(b)])]
     .filter((field) => !NOT_COMPARED.has(field));
-  const differs = fields.filter((field) => canonicalJson(a[field]) !== canonicalJson(b[field]));
+  const text = (value: unknown) => value === undefined ? "" : canonicalJson(value);
+  const differs = fields.filter((field) => text(a[field]) !== text(b[field]));
   // The verdict first, then the rest in name order.
   return differs.sort((x, y) => x === "verdict" ? -1 : y === "verdict" ? 1 : x.localeCompare(y));
 }

@@ -57,19 +57,22 @@ async function policyFile(path: string, role: "candidate" | "active"): Promise<P
     }
     const unreadable = error.issues.length === 0 && !(cause instanceof SyntaxError);
     const fields = error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
+    // The fields are listed one per line after the message.
+    const message = fields.length === 0
+      ? `${role} policy: ${error.message}`
+      : `${role} policy "${path}" is invalid (${fields.length} problem${
+        fields.length === 1 ? "" : "s"
+      }):`;
     if (role === "active" || unreadable) {
-      const where = role === "active" ? " (KEEL_POLICY_FILE)" : "";
-      throw new CliError(EXIT.usage, "usage", `${role} policy${where}: ${error.message}`, {
-        fields,
-      }, { cause: error });
+      throw new CliError(
+        EXIT.usage,
+        "usage",
+        role === "active" ? `${message} (set KEEL_POLICY_FILE or --active)` : message,
+        { fields },
+        { cause: error },
+      );
     }
-    throw new CliError(
-      EXIT.invalid,
-      "invalid_policy",
-      `candidate policy is invalid: ${error.message}`,
-      { fields },
-      { cause: error },
-    );
+    throw new CliError(EXIT.invalid, "invalid_policy", message, { fields }, { cause: error });
   }
 }
 
