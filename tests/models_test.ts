@@ -70,6 +70,7 @@ const INPUTS = {
     rule: "ok",
     auto_approve: true,
     granted_permissions: null,
+    policy_sha256: "ab".repeat(32),
   }),
   approvals: (ids: Inserted): NewApprovalRow => ({
     directive_id: ids.directiveId,
