@@ -35,7 +35,7 @@ import { evaluatorFrom } from "./evaluation/mod.ts";
 import { startTelemetry } from "./telemetry/otel.ts";
 import { loadPolicy } from "./policy/mod.ts";
 import { createLlmProvider } from "./llm/mod.ts";
-import { artifactStorageFrom } from "./artifacts/mod.ts";
+import { anchorStoreFrom, artifactStorageFrom } from "./artifacts/mod.ts";
 import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
@@ -254,6 +254,7 @@ async function main(): Promise<void> {
       maxAttempts: settings.maxAttempts,
       llm: createLlmProvider(providers.llm),
       artifacts: artifactStorageFrom(artifactConfig),
+      anchors: anchorStoreFrom(artifactConfig),
       reconcileIntervalSeconds: settings.reconcileIntervalSeconds,
       decisionKey: decisionSecret === undefined
         ? undefined

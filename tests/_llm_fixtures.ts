@@ -10,9 +10,9 @@ export async function insertDirective(
   options: { executing?: boolean } = {},
 ): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
-    INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
-      timebox_seconds, idempotency_key)
-    VALUES ('echo', 'llm-test', 'Pay for model calls', ${budget.amount}, ${budget.currency},
+    INSERT INTO directives (type, issued_by, submitted_by, objective, budget_amount,
+      budget_currency, timebox_seconds, idempotency_key)
+    VALUES ('echo', 'llm-test', 'llm-test', 'Pay for model calls', ${budget.amount}, ${budget.currency},
       300, ${`llm-test-${crypto.randomUUID()}`})
     RETURNING id`;
   if (!row) throw new Error("INSERT INTO directives returned no row");

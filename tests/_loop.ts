@@ -12,6 +12,7 @@ import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
 import { createLogger, type Logger } from "../src/telemetry/log.ts";
 import { tracingClientInterceptor } from "../src/telemetry/temporal_tracing.ts";
 import {
+  type AnchorStore,
   type ArtifactStorage,
   createFsStore,
   DEFAULT_ARTIFACT_MAX_BYTES,
@@ -65,6 +66,8 @@ export interface LoopHarnessOptions {
   readonly modules?: readonly ExecutionModule[];
   /** Artifact storage (default: a filesystem store in a temporary directory). */
   readonly artifacts?: ArtifactStorage;
+  /** Where the reconciler anchors the ledger (default: none, nothing is anchored). */
+  readonly anchors?: AnchorStore;
   /** The worker's logger (default: warnings and errors to stderr). */
   readonly log?: Logger;
   /** Milliseconds an evaluator may take. */
@@ -101,6 +104,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       maxAttempts,
       artifacts,
       decisionKey,
+      ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
       ...(options.evaluationTimeoutMs === undefined
         ? {}
         : { evaluationTimeoutMs: options.evaluationTimeoutMs }),

@@ -44,8 +44,16 @@ function governedTest(
   });
 }
 
-async function atTheGate(h: LoopHarness, document = echoDocument()): Promise<string> {
-  const result = await submitAndStart(h.sql, h.target, { document, schema });
+async function atTheGate(
+  h: LoopHarness,
+  document = echoDocument(),
+  submittedBy?: string,
+): Promise<string> {
+  const result = await submitAndStart(h.sql, h.target, {
+    document,
+    schema,
+    ...(submittedBy === undefined ? {} : { submittedBy }),
+  });
   assertEquals(result.startError, undefined);
   const id = result.directive.id;
   const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
@@ -194,3 +202,23 @@ governedTest(
     },
   },
 );
+
+governedTest("the principal who submitted cannot approve; another one can", async (h) => {
+  const id = await atTheGate(h, echoDocument(), "agent-7");
+  const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
+  const why = await refusal(
+    handle.executeUpdate(approveUpdate, { args: [{ actor: "agent-7", reason: "my own idea" }] }),
+  );
+  assertStringIncludes(why, "separation of duties");
+  assertEquals((await records(h, id)).approvals, 0);
+  const [row] = await h.sql`SELECT submitted_by FROM directives WHERE id = ${id}`;
+  assertEquals(row?.submitted_by, "agent-7");
+  const [creation] = await h.sql`
+    SELECT actor FROM directive_transitions WHERE directive_id = ${id} ORDER BY id LIMIT 1`;
+  assertEquals(creation?.actor, "agent-7");
+  const reply = await handle.executeUpdate(approveUpdate, {
+    args: [{ actor: "reviewer", reason: "someone else" }],
+  });
+  assertEquals(reply.directiveStatus, "approved");
+  await waitForLoop(h.client, id);
+});

@@ -259,23 +259,48 @@ suite(
   "the database refuses illegal transitions and content changes made with raw SQL",
   async (db) => {
     const app = postgres(db.appUrl, { max: 1, onnotice: () => {} });
+    const owner = postgres(db.ownerUrl, { max: 1, onnotice: () => {} });
     try {
       const { directive } = await submitDirective(app, echoDocument(), { schema });
+      // keel_app holds no UPDATE of status, version or content (0009): refused outright.
+      for (
+        const attempt of [
+          () =>
+            app`UPDATE directives SET status = 'complete', version = version + 1 WHERE id = ${directive.id}`,
+          () =>
+            app`UPDATE directives SET objective = 'rewritten', version = version + 1 WHERE id = ${directive.id}`,
+          () => app`UPDATE directives SET status = 'approved' WHERE id = ${directive.id}`,
+        ]
+      ) {
+        const denied = await assertRejects(
+          attempt,
+          Error,
+          "permission denied for table directives",
+        );
+        assertEquals((denied as unknown as { code: string }).code, "42501");
+      }
+      // The owner holds the privileges, and the guard trigger still refuses.
       const illegal = await assertRejects(
         () =>
-          app`UPDATE directives SET status = 'complete', version = version + 1 WHERE id = ${directive.id}`,
+          owner`UPDATE directives SET status = 'complete', version = version + 1 WHERE id = ${directive.id}`,
         Error,
         "illegal directive transition proposed -> complete",
       );
       assertEquals((illegal as unknown as { code: string }).code, "23514");
       await assertRejects(
         () =>
-          app`UPDATE directives SET objective = 'rewritten', version = version + 1 WHERE id = ${directive.id}`,
+          owner`UPDATE directives SET objective = 'rewritten', version = version + 1 WHERE id = ${directive.id}`,
         Error,
         "frozen intent",
       );
       await assertRejects(
-        () => app`UPDATE directives SET status = 'approved' WHERE id = ${directive.id}`,
+        () =>
+          owner`UPDATE directives SET submitted_by = 'mallory', version = version + 1 WHERE id = ${directive.id}`,
+        Error,
+        "frozen intent",
+      );
+      await assertRejects(
+        () => owner`UPDATE directives SET status = 'approved' WHERE id = ${directive.id}`,
         Error,
         "version must advance",
       );
@@ -290,6 +315,7 @@ suite(
       assertEquals({ ...row }, { status: "proposed", objective: directive.objective });
     } finally {
       await app.end();
+      await owner.end();
     }
   },
 );

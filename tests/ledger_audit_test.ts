@@ -20,7 +20,11 @@ const schema = builtinSchema();
 async function runAudit(databaseUrl: string): Promise<{ code: number; out: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-P=audit", "src/cli/audit.ts"],
-    env: { DATABASE_URL: databaseUrl },
+    // An anchor directory of its own: none there, so only the database is checked.
+    env: {
+      DATABASE_URL: databaseUrl,
+      KEEL_ARTIFACT_DIR: `.data/artifacts/test-audit-${crypto.randomUUID()}`,
+    },
     clearEnv: true,
     stdin: "null",
   }).output();
@@ -71,7 +75,7 @@ Deno.test("altering a ledger row behind the trigger's back makes the audit fail 
         reason: "started",
       });
       const intact = await auditLedger(sql);
-      assertEquals(intact, { rows: 6, directives: 2 });
+      assertEquals(intact, { rows: 6, directives: 2, findings: [] });
       const [target] = await sql<{ id: string }[]>`
         SELECT id FROM directive_transitions
          WHERE directive_id = ${second.directive.id} AND to_status = 'approved'`;

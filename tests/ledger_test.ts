@@ -29,9 +29,9 @@ async function assertPgError(query: () => PromiseLike<unknown>, code: string): P
 
 async function insertDirective(sql: Sql, key: string): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
-    INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
-      timebox_seconds, idempotency_key)
-    VALUES ('noop', 'ledger-test', 'prove the ledger is append-only', 1, 'USD', 60, ${key})
+    INSERT INTO directives (type, issued_by, submitted_by, objective, budget_amount,
+      budget_currency, timebox_seconds, idempotency_key)
+    VALUES ('noop', 'ledger-test', 'ledger-test', 'prove the ledger is append-only', 1, 'USD', 60, ${key})
     RETURNING id`;
   assert(row);
   return row.id;
@@ -51,19 +51,20 @@ async function transitionCount(sql: Sql): Promise<number> {
   return row?.n ?? -1;
 }
 
-Deno.test("the app role may INSERT and SELECT ledger rows", async () => {
+Deno.test("the app role may SELECT ledger rows but not INSERT them: the database writes the creation row", async () => {
   await withMigrated(async (db) => {
     await withSql(db.appUrl, async (sql) => {
       const [who] = await sql<{ user: string }[]>`SELECT current_user AS user`;
       assertEquals(who?.user, "keel_app");
       const directiveId = await insertDirective(sql, "ledger-app-insert");
-      const id = await insertTransition(sql, directiveId);
-      const rows = await sql<{ id: string; to_status: string; actor: string }[]>`
-        SELECT id, to_status, actor FROM directive_transitions WHERE directive_id = ${directiveId}`;
+      const error = await assertPgError(() => insertTransition(sql, directiveId), "42501");
+      assertStringIncludes(error.message, "permission denied for table directive_transitions");
+      const rows = await sql<{ to_status: string; actor: string; seq: number }[]>`
+        SELECT to_status, actor, seq FROM directive_transitions WHERE directive_id = ${directiveId}`;
       assertEquals(rows.map((r) => ({ ...r })), [{
-        id,
-        to_status: "proposed",
+        to_status: "draft",
         actor: "ledger-test",
+        seq: 1,
       }]);
     });
   });
@@ -72,8 +73,7 @@ Deno.test("the app role may INSERT and SELECT ledger rows", async () => {
 Deno.test("the app role is denied UPDATE, DELETE and TRUNCATE of the ledger (42501)", async () => {
   await withMigrated(async (db) => {
     await withSql(db.appUrl, async (sql) => {
-      const directiveId = await insertDirective(sql, "ledger-app-denied");
-      await insertTransition(sql, directiveId);
+      await insertDirective(sql, "ledger-app-denied");
       const attempts: [string, () => PromiseLike<unknown>][] = [
         ["UPDATE", () => sql`UPDATE directive_transitions SET reason = 'rewritten'`],
         ["DELETE", () => sql`DELETE FROM directive_transitions`],
@@ -105,7 +105,7 @@ Deno.test("even the owner is refused UPDATE, DELETE and TRUNCATE of the ledger b
       await insertTransition(sql, directiveId);
       await insertTransition(sql, directiveId);
       const before = await transitionCount(sql);
-      assertEquals(before, 2);
+      assertEquals(before, 3, "the creation row and two more");
 
       const attempts: [string, () => PromiseLike<unknown>][] = [
         ["UPDATE", () => sql`UPDATE directive_transitions SET reason = 'rewritten'`],
@@ -119,7 +119,7 @@ Deno.test("even the owner is refused UPDATE, DELETE and TRUNCATE of the ledger b
         assertEquals(await transitionCount(sql), before, `${op} changed the row count`);
       }
       const reasons = await sql<{ reason: string }[]>`SELECT reason FROM directive_transitions`;
-      assertEquals(reasons.map((r) => r.reason), ["submitted", "submitted"]);
+      assertEquals(reasons.map((r) => r.reason), ["submitted", "submitted", "submitted"]);
     });
   });
 });
@@ -178,17 +178,18 @@ Deno.test("an unknown directive status is refused, and the status CHECK alone re
   await withMigrated(async (db) => {
     const insertBadStatus = (sql: Sql, key: string) =>
       sql`
-        INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
-          timebox_seconds, idempotency_key, status)
-        VALUES ('noop', 'ledger-test', 'bad status', 1, 'USD', 60, ${key}, 'finished')`;
+        INSERT INTO directives (type, issued_by, submitted_by, objective, budget_amount,
+          budget_currency, timebox_seconds, idempotency_key, status)
+        VALUES ('noop', 'ledger-test', 'ledger-test', 'bad status', 1, 'USD', 60, ${key}, 'finished')`;
 
     // As the application role, whichever layer answers first, the row is refused.
     await withSql(db.appUrl, async (sql) => {
       await assertPgError(() => insertBadStatus(sql, "ledger-bad-status"), "23514");
       const id = await insertDirective(sql, "ledger-good-status");
+      // keel_app may not write status at all (0009): refused before any check.
       await assertPgError(
         () => sql`UPDATE directives SET status = 'finished', version = 2 WHERE id = ${id}`,
-        "23514",
+        "42501",
       );
       const rows = await sql<{ status: string }[]>`SELECT status FROM directives`;
       assertEquals(rows.map((r) => r.status), ["draft"]);

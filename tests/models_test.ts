@@ -21,7 +21,7 @@ import {
   type NewTransitionRow,
   TABLES,
 } from "../src/models/mod.ts";
-import type { NewBudgetLedgerRow } from "../src/models/budget_rows.ts";
+import type { NewBudgetLedgerEventRow, NewBudgetLedgerRow } from "../src/models/budget_rows.ts";
 import type { NewRetentionTombstoneRow } from "../src/models/retention_rows.ts";
 import { connect } from "../src/db/mod.ts";
 import { createMigratedDatabase, withSql } from "./_db.ts";
@@ -30,6 +30,7 @@ import { createMigratedDatabase, withSql } from "./_db.ts";
 interface Inserted {
   directiveId: string;
   runId: string;
+  budgetId?: string;
 }
 
 const ARTIFACT_BYTES = new TextEncoder().encode("hello, artifact \u00e9\u2603\n\0binary\xff");
@@ -43,6 +44,7 @@ const INPUTS = {
   directives: (): NewDirectiveRow => ({
     type: "noop",
     issued_by: "models-test",
+    submitted_by: "models-test-principal",
     objective: "Round-trip every column: \u00e9\u2603 'quotes' \"double\"",
     scope: ["repo:keel", "a,b", 'say "hi"', "{braces}", "back\\slash", "NULL", "", " padded "],
     constraints: [],
@@ -71,6 +73,7 @@ const INPUTS = {
     granted_permissions: null,
     approvals_required: 1,
     separate_submitter: true,
+    policy_sha256: "ab".repeat(32),
   }),
   approvals: (ids: Inserted): NewApprovalRow => ({
     directive_id: ids.directiveId,
@@ -124,6 +127,15 @@ const INPUTS = {
     amount: "0.0123",
     currency: "EUR",
   }),
+  budget_ledger_events: (ids: Inserted): NewBudgetLedgerEventRow => ({
+    budget_ledger_id: ids.budgetId ?? crypto.randomUUID(),
+    directive_id: ids.directiveId,
+    idempotency_key: "wf-1/run-1/1",
+    status: "released",
+    amount: "0.0000",
+    currency: "EUR",
+    attempts: 1,
+  }),
   retention_tombstones: (ids: Inserted): NewRetentionTombstoneRow => ({
     table_name: "execution_runs",
     row_id: ids.runId,
@@ -137,8 +149,15 @@ const INPUTS = {
 
 type TableName = keyof typeof INPUTS;
 const ORDER = Object.keys(INPUTS) as TableName[];
-/** Tables only the owner writes (keel_app may read them): the prune function's tombstones. */
-const OWNER_WRITTEN: ReadonlySet<TableName> = new Set(["retention_tombstones"]);
+/**
+ * Tables only the owner (or the database's own functions and triggers) writes;
+ * keel_app may read them: the ledger, budget events, the prune function's tombstones.
+ */
+const OWNER_WRITTEN: ReadonlySet<TableName> = new Set([
+  "directive_transitions",
+  "budget_ledger_events",
+  "retention_tombstones",
+]);
 
 function shapeOf(schema: z.ZodObject): Record<string, z.ZodType> {
   return schema.shape as Record<string, z.ZodType>;
@@ -216,6 +235,7 @@ Deno.test("every row of every table round-trips through insert schema, the app r
 
         if (table === "directives") ids.directiveId = row.id as string;
         if (table === "execution_runs") ids.runId = row.id as string;
+        if (table === "budget_ledger") ids.budgetId = row.id as string;
       }
       assertNotEquals(ids.directiveId, "");
       assertNotEquals(ids.runId, "");

@@ -48,9 +48,9 @@ async function withMigrated(fn: (db: TestDatabase) => Promise<void>): Promise<vo
 
 async function insertDirective(sql: Sql, key: string): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
-    INSERT INTO directives (type, issued_by, objective, budget_amount, budget_currency,
-      timebox_seconds, idempotency_key)
-    VALUES ('noop', 'policy-persist-test', 'record a verdict', 1, 'USD', 60, ${key})
+    INSERT INTO directives (type, issued_by, submitted_by, objective, budget_amount,
+      budget_currency, timebox_seconds, idempotency_key)
+    VALUES ('noop', 'policy-persist-test', 'policy-persist-test', 'record a verdict', 1, 'USD', 60, ${key})
     RETURNING id`;
   assert(row);
   return row.id;

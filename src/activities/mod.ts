@@ -9,12 +9,13 @@ import type { ModuleRegistry, Sandbox } from "../execution/mod.ts";
 import type { Evaluator } from "../evaluation/mod.ts";
 import type { PolicyConfig } from "../policy/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
-import type { ArtifactStorage } from "../artifacts/mod.ts";
+import type { AnchorStore, ArtifactStorage } from "../artifacts/mod.ts";
 import { createPingActivities } from "./ping.ts";
 import { createDirectiveActivities } from "./directive.ts";
 import { createDecisionActivities } from "./decisions.ts";
 import type { DecisionKey } from "../auth/signing.ts";
 import { createReconcileActivities } from "./reconcile.ts";
+import { createAnchorActivities } from "./anchor.ts";
 import { createLlmActivities } from "./llm.ts";
 import { createNoopLlmProvider, type LlmProvider } from "../llm/mod.ts";
 
@@ -32,6 +33,8 @@ export interface ActivityDeps {
   readonly maxAttempts: number;
   /** Where artifact bodies go, and the largest accepted. */
   readonly artifacts: ArtifactStorage;
+  /** Where the reconciler anchors the ledger, outside Postgres; no anchors when absent. */
+  readonly anchors?: AnchorStore;
   /** Milliseconds an evaluator may take before its score is abandoned (default 10 s). */
   readonly evaluationTimeoutMs?: number;
   /** The structured logger. */
@@ -51,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDirectiveActivities(deps),
     ...createDecisionActivities(deps),
     ...createReconcileActivities(deps),
+    ...createAnchorActivities(deps),
     ...createLlmActivities({ ...deps, llm: deps.llm ?? createNoopLlmProvider() }),
   };
 }

@@ -1,31 +1,43 @@
 /**
- * `deno task audit`: recomputes the ledger's hash chains and reports the first
- * broken link, naming the row.
+ * `deno task audit`: recomputes the ledger's hash chains, checks every
+ * directive's creation row, seq numbers and status against its ledger, and
+ * compares the whole ledger with the latest anchor kept outside Postgres in
+ * the artifact store. `--anchor` also writes the head as a new anchor when the
+ * audit is clean.
  *
- * Exit codes: 0 intact, 1 broken, 2 bad usage or no database.
+ * Exit codes: 0 intact, 1 findings, 2 bad usage, no database or no store.
  *
  * @module
  */
 import { parseCommandLine } from "./_args.ts";
-import { parseDatabaseConfig, readEnv } from "../config/mod.ts";
+import { ARTIFACT_ENV, parseArtifactConfig, parseDatabaseConfig, readEnv } from "../config/mod.ts";
 import { connect } from "../db/mod.ts";
-import { auditLedger } from "../directives/mod.ts";
+import { anchorStoreFrom } from "../artifacts/mod.ts";
+import { anchorLedger, auditLedger, latestAnchor } from "../directives/mod.ts";
 
-const HELP = `Usage: deno task audit [--directive ID] [--json]
+const HELP = `Usage: deno task audit [--directive ID] [--anchor] [--json]
 
 Recomputes the sha256 chain of every directive's ledger rows from their content
-and reports the first broken link: a row whose content no longer matches its
-hash, or whose prev_hash does not link to the row before it.
+and reports every problem, naming the directive or row:
+  - a row whose content no longer matches its hash, or whose prev_hash does not
+    link to the row before it;
+  - a directive without its creation row, a gap in its ledger seq numbers, or a
+    status that differs from its last ledger row's;
+  - relative to the latest anchor in the artifact store (anchors/ beside the
+    artifacts): a deleted tail (the anchored head row missing, or fewer rows up
+    to it than anchored) or a rewritten history (its hash or the digest differs).
 
 Options:
-  --directive ID  audit one directive only
+  --directive ID  audit one directive only (no anchor comparison)
+  --anchor        when the audit is clean, write the ledger's head as a new anchor
   --json          print the report as JSON
   -h, --help      show this help
 
 Environment:
   DATABASE_URL    the application's connection (read-only use)
+  KEEL_ARTIFACT_STORE, KEEL_ARTIFACT_DIR, KEEL_S3_*   where anchors are kept
 
-Exit codes: 0 intact, 1 broken, 2 bad usage or no database.`;
+Exit codes: 0 intact, 1 findings, 2 bad usage, no database or no store.`;
 
 async function main(args: string[]): Promise<number> {
   const line = parseCommandLine(args, {
@@ -33,36 +45,58 @@ async function main(args: string[]): Promise<number> {
     help: HELP,
     options: {
       directive: { type: "string" },
+      anchor: { type: "boolean" },
       json: { type: "boolean" },
     },
   });
   if ("exit" in line) return line.exit;
-  const values = line.values as { directive?: string; json?: boolean };
+  const values = line.values as { directive?: string; anchor?: boolean; json?: boolean };
   if (values.directive !== undefined && !/^[0-9a-f-]{36}$/i.test(values.directive)) {
     console.error(`audit: --directive "${values.directive}" is not a directive id (a UUID)`);
     return 2;
   }
-  const config = parseDatabaseConfig(
-    readEnv(["DATABASE_URL", "KEEL_LOG_LEVEL"], (name) => Deno.env.get(name)),
+  if (values.directive !== undefined && values.anchor) {
+    console.error(`audit: --anchor anchors the whole ledger; it cannot go with --directive`);
+    return 2;
+  }
+  const env = readEnv(
+    ["DATABASE_URL", "KEEL_LOG_LEVEL", ...ARTIFACT_ENV],
+    (name) => Deno.env.get(name),
   );
+  const config = parseDatabaseConfig(env);
+  const store = anchorStoreFrom(parseArtifactConfig(env));
   const sql = connect(config.databaseUrl, { max: 1, applicationName: "keel-audit" });
   try {
-    const report = await auditLedger(
-      sql,
-      values.directive === undefined ? {} : { directiveId: values.directive },
-    );
+    const latest = values.directive === undefined ? await latestAnchor(store) : undefined;
+    const report = await auditLedger(sql, {
+      ...(values.directive === undefined ? {} : { directiveId: values.directive }),
+      ...(latest ? { anchor: latest.anchor } : {}),
+    });
+    const clean = report.findings.length === 0;
+    const written = clean && values.anchor
+      ? await anchorLedger(sql, store, { now: new Date() })
+      : undefined;
     if (values.json) {
-      console.log(JSON.stringify(report));
-    } else if (report.broken) {
-      console.error(
-        `audit: broken link at directive_transitions row ${report.broken.rowId} (directive ${report.broken.directiveId}): ${report.broken.problem}`,
-      );
+      console.log(JSON.stringify({ ...report, ...(written ? { anchored: written } : {}) }));
     } else {
-      console.log(
-        `audit: ${report.rows} ledger rows over ${report.directives} directives: every chain is intact`,
-      );
+      for (const finding of report.findings) console.error(`audit: ${finding.problem}`);
+      if (clean) {
+        const against = latest ? `; it matches anchor ${latest.name}` : "; no anchor yet";
+        console.log(
+          `audit: ${report.rows} ledger rows over ${report.directives} directives: every chain is intact${
+            values.directive === undefined ? against : ""
+          }`,
+        );
+      }
+      if (written?.name) {
+        console.log(
+          `audit: ${
+            written.created ? "anchored" : "already anchored"
+          } head row ${written.anchor?.last_id} as ${written.name} in ${store.where}`,
+        );
+      }
     }
-    return report.broken ? 1 : 0;
+    return clean ? 0 : 1;
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -4,7 +4,8 @@
  * records. See `deno task keel --help` and docs/cli.md.
  *
  * Exit codes: 0 success, 1 ended blocked/aborted or refused, 2 usage,
- * 3 not found, 4 invalid directive, 5 database or Temporal unreachable.
+ * 3 not found, 4 invalid directive (or candidate policy), 5 database or
+ * Temporal unreachable.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { classify, type Context, createContext, EXIT, usage } from "./_keel/comm
 import { abortCommand, decideCommand } from "./_keel/decide.ts";
 import { COMMAND_HELP, GLOBAL_HELP } from "./_keel/help.ts";
 import { historyCommand, listCommand, statusCommand } from "./_keel/inspect.ts";
+import { policyCommand } from "./_keel/policy.ts";
 import { submitCommand, watchCommand } from "./_keel/submit.ts";
 import { scoreCommand } from "./_keel/score.ts";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
@@ -30,6 +32,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   watch: watchCommand,
   history: historyCommand,
   score: scoreCommand,
+  policy: policyCommand,
 };
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";

@@ -116,8 +116,9 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
         `directive ${directive.id} is not auto-approved by its verdict; "${request.actor}" cannot approve it`,
       );
     }
-    const submitter = (locked as { submitted_by?: string }).submitted_by;
-    if (!request.byPolicy && verdict.separate_submitter && submitter === request.actor) {
+    if (
+      !request.byPolicy && verdict.separate_submitter && directive.submitted_by === request.actor
+    ) {
       throw new SeparationOfDutiesError(
         `"${request.actor}" submitted directive ${directive.id} and so cannot ${
           request.decision === "approved" ? "approve" : "reject"

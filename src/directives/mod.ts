@@ -9,5 +9,6 @@ export * from "./ledger.ts";
 export * from "./mutator.ts";
 export * from "./submit.ts";
 export * from "./audit.ts";
+export * from "./anchor.ts";
 export * from "./intent.ts";
 export * from "./decisions.ts";

@@ -98,27 +98,13 @@ function attribution(actor: string, reason: string): { actor: string; reason: st
 }
 
 /**
- * Appends the ledger row for a directive just created as `draft`. Part of the
- * single mutator: called only by `submitDirective`, inside its transaction.
- */
-export async function recordCreation(
-  tx: TransactionSql,
-  directive: DirectiveRow,
-  options: { actor: string; reason: string },
-): Promise<TransitionRow> {
-  const who = attribution(options.actor, options.reason);
-  const [row] = await tx`
-    INSERT INTO directive_transitions (directive_id, from_status, to_status, actor, reason)
-    VALUES (${directive.id}, NULL, ${directive.status}, ${who.actor}, ${who.reason})
-    RETURNING *`;
-  return TransitionRow.parse(row);
-}
-
-/**
  * The single mutator of directive status, inside the caller's transaction:
- * locks the row, checks the expected version or status and the lifecycle
- * rule, writes the new status and version, and appends a ledger row with
- * actor and reason. Every write of `directives.status` goes through here.
+ * locks the row and checks the expected version or status and the lifecycle
+ * rule here (for typed errors), then calls the database's
+ * `keel_transition_directive`, the only way `keel_app` can change a status. That
+ * SECURITY DEFINER function checks it all again under its own lock and writes
+ * the new status, version and ledger row (actor, reason, seq) together.
+ * A directive's creation row is written by the database when it is inserted.
  */
 export async function applyTransition(
   tx: TransactionSql,
@@ -136,15 +122,11 @@ export async function applyTransition(
     throw new DirectiveConflictError(current.id, current, `"${request.expectedStatus}"`);
   }
   validateTransition(current.status, request.to);
-  const [updated] = await tx`
-    UPDATE directives
-       SET status = ${request.to}, version = version + 1, updated_at = greatest(now(), updated_at)
-     WHERE id = ${current.id}
-    RETURNING *`;
   const [ledger] = await tx`
-    INSERT INTO directive_transitions (directive_id, from_status, to_status, actor, reason)
-    VALUES (${current.id}, ${current.status}, ${request.to}, ${who.actor}, ${who.reason})
-    RETURNING *`;
+    SELECT * FROM keel_transition_directive(
+      ${current.id}::uuid, ${request.to}::text, ${who.actor}::text, ${who.reason}::text,
+      ${current.version}::integer, ${current.status}::text)`;
+  const [updated] = await tx`SELECT * FROM directives WHERE id = ${current.id}`;
   return {
     directive: DirectiveRow.parse(updated),
     transition: TransitionRow.parse(ledger),

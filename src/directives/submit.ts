@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Sql } from "../db/mod.ts";
 import { DirectiveRow, type DirectiveSchema, jsonPath } from "../models/mod.ts";
 import { intentOf } from "./intent.ts";
-import { applyTransition, recordCreation } from "./mutator.ts";
+import { applyTransition } from "./mutator.ts";
 
 /** One field-level problem in a directive document. */
 export interface FieldError {
@@ -93,10 +93,28 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+/** Checks a submitter name as `directives.submitted_by` allows it: 1 to 200 characters. */
+function submitter(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > 200 || !trimmed.isWellFormed()) {
+    throw new DirectiveValidationError([{
+      path: "submitted_by",
+      message: `submitter "${name.slice(0, 80)}" must be 1 to 200 characters of well-formed text`,
+    }]);
+  }
+  return trimmed;
+}
+
 /** Options for {@linkcode submitDirective}. */
 export interface SubmitOptions {
   /** The contract, built over the registered module types. */
   readonly schema: DirectiveSchema;
+  /**
+   * Who submits: the authenticated principal, recorded as `submitted_by` and
+   * as the actor of the creation ledger row. Defaults to the document's
+   * `issued_by` (what Keel recorded before principals existed).
+   */
+  readonly submittedBy?: string;
 }
 
 /**
@@ -119,13 +137,14 @@ export async function submitDirective(
   options: SubmitOptions,
 ): Promise<SubmitResult> {
   const intent = parseDirective(options.schema, document);
+  const submittedBy = submitter(options.submittedBy ?? intent.issued_by);
   return await sql.begin(async (tx) => {
     const [inserted] = await tx`
       INSERT INTO directives (
-        type, issued_by, objective, scope, constraints, success_metrics,
+        type, issued_by, submitted_by, objective, scope, constraints, success_metrics,
         budget_amount, budget_currency, timebox_seconds, payload, idempotency_key, trace_id
       ) VALUES (
-        ${intent.type}, ${intent.issued_by}, ${intent.objective}, ${intent.scope},
+        ${intent.type}, ${intent.issued_by}, ${submittedBy}, ${intent.objective}, ${intent.scope},
         ${intent.constraints}, ${intent.success_metrics}, ${intent.budget.amount},
         ${intent.budget.currency}, ${intent.timebox}, ${tx.json(intent.payload as never)},
         ${intent.idempotency_key}, ${currentTraceId()}
@@ -142,7 +161,7 @@ export async function submitDirective(
       return { directive: row, created: false };
     }
     const draft = DirectiveRow.parse(inserted);
-    await recordCreation(tx, draft, { actor: intent.issued_by, reason: "submitted" });
+    // The database wrote the creation row (actor: submitted_by) with the insert.
     const { directive } = await applyTransition(tx, {
       directiveId: draft.id,
       to: "proposed",

@@ -53,9 +53,12 @@ export interface SubmitAndStartResult extends SubmitResult {
 export async function submitAndStart(
   sql: Sql,
   target: LoopTarget,
-  options: { document: unknown; schema: DirectiveSchema },
+  options: { document: unknown; schema: DirectiveSchema; submittedBy?: string },
 ): Promise<SubmitAndStartResult> {
-  const submitted = await submitDirective(sql, options.document, { schema: options.schema });
+  const submitted = await submitDirective(sql, options.document, {
+    schema: options.schema,
+    ...(options.submittedBy === undefined ? {} : { submittedBy: options.submittedBy }),
+  });
   const workflowId = directiveWorkflowId(submitted.directive.id);
   if (!submitted.created && isTerminal(submitted.directive.status)) {
     return { ...submitted, workflowId };

@@ -38,3 +38,27 @@ export const NewBudgetLedgerRow = BudgetLedgerRow.pick({
 });
 /** What reserving a call takes. */
 export type NewBudgetLedgerRow = z.infer<typeof NewBudgetLedgerRow>;
+
+/**
+ * A row of `budget_ledger_events`: one state a budget-ledger row took, appended
+ * by the database on every insert and update of `budget_ledger`. No role may
+ * change or delete it.
+ */
+export const BudgetLedgerEventRow = z.strictObject({
+  id: col.bigintId(),
+  budget_ledger_id: col.uuid(),
+  directive_id: col.uuid(),
+  idempotency_key: col.text(500),
+  status: pg("text", z.enum(BUDGET_LEDGER_STATUSES)),
+  amount: col.decimal(),
+  currency: col.currency(),
+  attempts: col.integer().min(1),
+  at: col.timestamp(),
+});
+/** A row of `budget_ledger_events`. */
+export type BudgetLedgerEventRow = z.infer<typeof BudgetLedgerEventRow>;
+
+/** What the database's trigger appends (the owner may append too). */
+export const NewBudgetLedgerEventRow = BudgetLedgerEventRow.omit({ id: true, at: true });
+/** What appending a budget event takes. */
+export type NewBudgetLedgerEventRow = z.infer<typeof NewBudgetLedgerEventRow>;

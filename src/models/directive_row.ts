@@ -9,6 +9,8 @@ export const DirectiveRow = z.strictObject({
   id: col.uuid(),
   type: col.slug(),
   issued_by: col.text(200),
+  /** Who submitted it (the authenticated principal); the creation ledger row's actor. */
+  submitted_by: col.text(200),
   objective: col.text(4000),
   scope: col.textArray(),
   constraints: col.textArray(),
@@ -32,6 +34,7 @@ export type DirectiveRow = z.infer<typeof DirectiveRow>;
 export const NewDirectiveRow = DirectiveRow.pick({
   type: true,
   issued_by: true,
+  submitted_by: true,
   objective: true,
   scope: true,
   constraints: true,
@@ -56,6 +59,8 @@ export const TransitionRow = z.strictObject({
   at: col.timestamp(),
   prev_hash: col.sha256(),
   hash: col.sha256(),
+  /** The row's place in its directive's ledger: 1 for the creation row, no gaps. */
+  seq: col.integer().min(1),
 });
 /** A row of `directive_transitions`. */
 export type TransitionRow = z.infer<typeof TransitionRow>;
@@ -66,6 +71,7 @@ export const NewTransitionRow = TransitionRow.omit({
   at: true,
   prev_hash: true,
   hash: true,
+  seq: true,
 });
 /** What appending a ledger row takes. */
 export type NewTransitionRow = z.infer<typeof NewTransitionRow>;

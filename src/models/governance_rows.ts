@@ -14,6 +14,8 @@ export const PolicyEvaluationRow = z.strictObject({
   auto_approve: col.boolean(),
   /** The permissions the directive's runs get (ALLOW only); absent on older rows. */
   granted_permissions: pg("jsonb", PermissionSet).nullable(),
+  /** SHA-256 of the deciding policy's canonical JSON (src/policy/hash.ts); null on older rows. */
+  policy_sha256: pg("text", z.string().regex(/^[0-9a-f]{64}$/)).nullable(),
   evaluated_at: col.timestamp(),
   /** Distinct principals who must approve; 1 on rows from before quorums. */
   approvals_required: pg("integer", z.number().int().min(1).max(10)),

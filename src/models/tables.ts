@@ -20,7 +20,12 @@ import {
   NewEvaluationRow,
   NewMemoryEmbeddingRow,
 } from "./observation_rows.ts";
-import { BudgetLedgerRow, NewBudgetLedgerRow } from "./budget_rows.ts";
+import {
+  BudgetLedgerEventRow,
+  BudgetLedgerRow,
+  NewBudgetLedgerEventRow,
+  NewBudgetLedgerRow,
+} from "./budget_rows.ts";
 import { NewRetentionTombstoneRow, RetentionTombstoneRow } from "./retention_rows.ts";
 
 /** A table's row schema and create-input schema. */
@@ -46,5 +51,6 @@ export const TABLES: Readonly<Record<string, TableModel>> = {
   evaluations: { row: EvaluationRow, insert: NewEvaluationRow },
   memory_embeddings: { row: MemoryEmbeddingRow, insert: NewMemoryEmbeddingRow },
   budget_ledger: { row: BudgetLedgerRow, insert: NewBudgetLedgerRow },
+  budget_ledger_events: { row: BudgetLedgerEventRow, insert: NewBudgetLedgerEventRow },
   retention_tombstones: { row: RetentionTombstoneRow, insert: NewRetentionTombstoneRow },
 };

@@ -1,7 +1,9 @@
 /**
  * The policy engine: deterministic evaluation of a directive against a
  * versioned policy config (ALLOW | BLOCK with a reason), budget parsing and
- * exact comparison, and recording verdicts in `policy_evaluations`.
+ * exact comparison, recording verdicts in `policy_evaluations` with the
+ * policy's content hash, and the what-if of a candidate policy over stored
+ * directives.
  *
  * @example
  * ```ts
@@ -46,6 +48,7 @@ export {
   REASON_MAX_LENGTH,
   scopeDenied,
 } from "./evaluate.ts";
+export { canonicalJson, CanonicalJsonError, policyContentHash, SHA256_HEX } from "./hash.ts";
 export { grantPermissions, type PermissionGrant, type PermissionRequest } from "./permissions.ts";
 export { grantedPermissions, PolicyPersistError, recordPolicyEvaluation } from "./persist.ts";
 export {
@@ -55,3 +58,15 @@ export {
   type PolicyStepResult,
   runPolicyStep,
 } from "./step.ts";
+export {
+  decisionDifferences,
+  policyWhatIf,
+  PolicyWhatIfError,
+  type PolicyWhatIfOptions,
+  type PolicyWhatIfResult,
+  readOnlyTransaction,
+  WHAT_IF_LIMITS,
+  type WhatIfChange,
+  type WhatIfDecision,
+  type WhatIfPolicy,
+} from "./what_if.ts";

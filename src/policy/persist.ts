@@ -1,6 +1,7 @@
 /**
- * Recording verdicts: one `policy_evaluations` row per evaluation. The only
- * file of `src/policy/` that touches the database.
+ * Recording verdicts: one `policy_evaluations` row per evaluation, naming
+ * the deciding policy by name, version and content hash. The only file of
+ * `src/policy/` that writes to the database (`what_if.ts` only reads).
  *
  * The row keeps the rule that decided; `approval_timeout_seconds` stays in
  * the decision, which the approval gate receives directly.
@@ -35,19 +36,26 @@ export class PolicyPersistError extends Error {
 export async function recordPolicyEvaluation(
   sql: Sql | TransactionSql,
   decision: PolicyDecision,
-  options: { readonly directiveId: string; readonly granted?: ModulePermissions },
+  options: {
+    readonly directiveId: string;
+    readonly granted?: ModulePermissions;
+    /** The deciding policy's content hash (`policyContentHash`); omitted: NULL. */
+    readonly policySha256?: string;
+  },
 ): Promise<PolicyEvaluationRow> {
   const { directiveId } = options;
+  const policySha256 = options.policySha256 ?? null;
   const granted = options.granted === undefined ? null : sql.json(options.granted as never);
   let rows: Record<string, unknown>[];
   try {
     rows = await sql<Record<string, unknown>[]>`
       INSERT INTO policy_evaluations
         (directive_id, policy_name, policy_version, verdict, reason, rule, auto_approve,
-         granted_permissions, approvals_required, separate_submitter)
+         granted_permissions, policy_sha256, approvals_required, separate_submitter)
       VALUES (${directiveId}, ${decision.policy_name}, ${decision.policy_version},
         ${decision.verdict}, ${decision.reason}, ${decision.rule}, ${decision.auto_approve},
-        ${granted}, ${decision.approvals_required}, ${decision.separate_submitter})
+        ${granted}, ${policySha256}, ${decision.approvals_required},
+        ${decision.separate_submitter})
       RETURNING *`;
   } catch (cause) {
     throw new PolicyPersistError(

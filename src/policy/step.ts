@@ -11,6 +11,7 @@ import { applyTransition, DirectiveNotFoundError, intentOf } from "../directives
 import { DirectiveRow, type ModulePermissions, PolicyEvaluationRow } from "../models/mod.ts";
 import type { PolicyConfig } from "./config.ts";
 import { evaluatePolicy, type PolicyDecision } from "./evaluate.ts";
+import { policyContentHash } from "./hash.ts";
 import { grantPermissions } from "./permissions.ts";
 import { recordPolicyEvaluation } from "./persist.ts";
 
@@ -110,6 +111,7 @@ export async function runPolicyStep(
       fresh = { decision, seconds: (performance.now() - started) / 1000 };
       verdict = await recordPolicyEvaluation(tx, decision, {
         directiveId,
+        policySha256: policyContentHash(policy),
         ...(granted === undefined ? {} : { granted }),
       });
       if (decision.verdict === "BLOCK" && directive.status === "proposed") {

@@ -41,7 +41,7 @@ export const EXIT = {
   usage: 2,
   /** No directive has that id. */
   notFound: 3,
-  /** The directive document is not valid. */
+  /** The directive document (or, for `policy diff`, the candidate policy) is not valid. */
   invalid: 4,
   /** The database or Temporal could not be reached. */
   unreachable: 5,
@@ -56,6 +56,7 @@ export const EXIT_CODES_HELP = `Exit codes:
      unreadable input file, bad configuration
   3  not found: no directive has that id
   4  invalid directive: not JSON/YAML, or fields that fail the contract
+     (policy diff: the candidate policy is not JSON or fails validation)
   5  infrastructure unreachable: the database or Temporal`;
 
 /** An error that ends the CLI with a given exit code. */
@@ -166,6 +167,7 @@ export const CLI_ENV = [
   "KEEL_MAX_EXECUTION_ATTEMPTS",
   "KEEL_ACTOR",
   "KEEL_DECISION_KEY",
+  "KEEL_POLICY_FILE",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
   "OTEL_RESOURCE_ATTRIBUTES",

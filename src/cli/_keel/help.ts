@@ -23,6 +23,8 @@ Commands:
   watch <id>               print each ledger transition until the directive ends
   history <id>             the directive's ledger
   score <id> --score S     record a late score (0..1) for a directive
+  policy diff <candidate>  which stored directives a candidate policy would
+                           decide differently from the active one (read only)
 
 Options (every command):
   --json       print machine-readable JSON instead of text (errors too, as
@@ -38,6 +40,8 @@ Environment:
   KEEL_MAX_EXECUTION_ATTEMPTS  attempts given to a loop that submit starts
   KEEL_ACTOR                   who approve/reject/abort are recorded as
                                (default "cli"; --actor overrides)
+  KEEL_POLICY_FILE             the active policy that policy diff compares with
+                               (default policies/default.json, as the worker)
   OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP endpoint; unset: no telemetry
                                (OTEL_SERVICE_NAME and the other OTEL_*
                                variables of docs/telemetry.md apply)
@@ -159,6 +163,34 @@ aborted. Needs only the database.
 
 Exit codes: 0 completed; 1 ended blocked or aborted; 2 usage; 3 no such
 directive; 5 database unreachable.`,
+  policy: `Usage: deno task keel policy diff <candidate.json> [--days N] [--limit M]
+       [--active FILE] [--json]
+
+What-if for a policy change: decides every stored directive created in the
+last N days with both the active policy (KEEL_POLICY_FILE, default
+policies/default.json; --active overrides) and the candidate, exactly as the
+loop's policy step does (the rules, then the module's targets against
+net_allow, with the permissions granted on ALLOW), and prints each directive
+whose outcome would change, with both verdicts and both reasons, then
+"examined N, changed M". Two BLOCKs are no change; otherwise the verdict,
+auto-approve, the granted permissions and any other per-directive field of
+the decision are compared (not the policy's name, version, the reason or the
+approval timeout).
+
+Everything is read in one READ ONLY transaction: nothing is written. The
+candidate is validated first; every bad field is named by its JSON path.
+
+Options:
+  --days N       directives created in the last N days, 1 to 3650 (default 7)
+  --limit M      at most M directives, newest first, 1 to 10000 (default 1000)
+  --active FILE  compare with this policy instead of KEEL_POLICY_FILE
+  --json         one document: {"active","candidate","examined","changed",
+                 "changes":[{"directive_id","differs","active","candidate"}]}
+
+Exit codes: 0 compared (whether or not anything would change); 2 usage, a
+missing or unreadable file, or an invalid active policy; 4 the candidate is
+not JSON or fails validation (each field path and message is listed);
+5 database unreachable.`,
   history: `Usage: deno task keel history <id> [--json]
 
 Prints the directive's ledger: row id, time, from → to, actor, hash prefix and

@@ -68,8 +68,8 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
   const sql = await ctx.db();
   const directive = await loadDirective(sql, id);
   const policy = await sql`
-    SELECT policy_name, policy_version, verdict, rule, reason, auto_approve, granted_permissions,
-           evaluated_at
+    SELECT policy_name, policy_version, policy_sha256, verdict, rule, reason, auto_approve,
+           granted_permissions, evaluated_at
       FROM policy_evaluations WHERE directive_id = ${id} ORDER BY evaluated_at DESC`;
   const [approval] = await sql`
     SELECT decision, actor, reason, decided_at FROM approvals WHERE directive_id = ${id}`;
@@ -118,6 +118,9 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
       }`
       : "policy     not evaluated yet",
   );
+  if (verdict) {
+    out(`policy sha ${verdict.policy_sha256 ?? "not recorded (verdict predates policy hashes)"}`);
+  }
   if (verdict?.verdict === "ALLOW") out(`grants     ${grantsText(verdict.granted_permissions)}`);
   out(
     approval

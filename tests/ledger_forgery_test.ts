@@ -1,0 +1,289 @@
+/**
+ * A ledger the application role cannot forge (migration 0009): every forgery
+ * keel_app attempts is refused by Postgres itself; the owner's tampering
+ * (which the database cannot stop) is named by the audit.
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import type { Sql } from "../src/db/mod.ts";
+import { createMigratedDatabase, type TestDatabase, withSql } from "./_db.ts";
+import { builtinSchema, echoDocument } from "./_directives.ts";
+import {
+  type AuditFinding,
+  auditLedger,
+  submitDirective,
+  transitionDirective,
+} from "../src/directives/mod.ts";
+
+const schema = builtinSchema();
+
+interface PgError extends Error {
+  code: string;
+}
+
+async function withDb(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
+  const db = await createMigratedDatabase("keel_forgery");
+  try {
+    await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
+
+/** Asserts that `query` fails with SQLSTATE `code` and a message containing `text`. */
+async function refused(query: () => PromiseLike<unknown>, code: string, text: string) {
+  const error = await assertRejects(query) as PgError;
+  assertEquals(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+  assertStringIncludes(error.message, text);
+}
+
+async function count(sql: Sql, table: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${sql(table)}`;
+  return row?.n ?? -1;
+}
+
+/** Submits a directive and walks it to `executing`, as the app does. */
+async function executing(sql: Sql): Promise<string> {
+  const { directive } = await submitDirective(sql, echoDocument(), { schema });
+  for (const to of ["approved", "executing"] as const) {
+    await transitionDirective(sql, { directiveId: directive.id, to, actor: "keel", reason: to });
+  }
+  return directive.id;
+}
+
+/** One row in each governance table and a charged budget row, written as keel_app. */
+async function governanceRows(sql: Sql, directiveId: string): Promise<void> {
+  await sql`INSERT INTO approvals (directive_id, decision, actor, reason)
+    VALUES (${directiveId}, 'approved', 'carol', 'fine')`;
+  await sql`INSERT INTO policy_evaluations
+      (directive_id, policy_name, policy_version, verdict, reason, rule)
+    VALUES (${directiveId}, 'default', '1', 'ALLOW', 'within limits', 'ok')`;
+  await sql`INSERT INTO evaluations (directive_id, evaluator, score)
+    VALUES (${directiveId}, 'test', 0.9)`;
+  await sql`INSERT INTO budget_ledger
+      (directive_id, idempotency_key, provider, model, amount, currency)
+    VALUES (${directiveId}, 'forgery-1', 'noop', 'noop', 0.5, 'USD')`;
+  await sql`UPDATE budget_ledger SET status = 'charged', amount = 0.25, updated_at = now()
+    WHERE idempotency_key = 'forgery-1'`;
+}
+
+Deno.test("as keel_app, every forgery of the ledger, a status or a governance record is refused by Postgres", async () => {
+  await withDb(async (db) => {
+    await withSql(db.appUrl, async (sql) => {
+      const id = await executing(sql);
+      const { directive: proposed } = await submitDirective(sql, echoDocument(), { schema });
+      await governanceRows(sql, id);
+      const ledgerBefore = await count(sql, "directive_transitions");
+
+      // A forged executing -> complete row for a directive that is only proposed.
+      await refused(
+        () =>
+          sql`INSERT INTO directive_transitions (directive_id, from_status, to_status, actor, reason)
+            VALUES (${proposed.id}, 'executing', 'complete', 'mallory', 'forged')`,
+        "42501",
+        "permission denied for table directive_transitions",
+      );
+      // A legal status change with no ledger row.
+      await refused(
+        () =>
+          sql`UPDATE directives SET status = 'approved', version = version + 1
+            WHERE id = ${proposed.id}`,
+        "42501",
+        "permission denied for table directives",
+      );
+      // The one column keel_app may update (for row locks) changes nothing alone.
+      await refused(
+        () => sql`UPDATE directives SET updated_at = now() WHERE id = ${proposed.id}`,
+        "23514",
+        "version must advance",
+      );
+      for (const table of ["approvals", "policy_evaluations", "evaluations"]) {
+        await refused(
+          () => sql`UPDATE ${sql(table)} SET directive_id = directive_id`,
+          "42501",
+          `permission denied for table ${table}`,
+        );
+        await refused(
+          () => sql`DELETE FROM ${sql(table)}`,
+          "42501",
+          `permission denied for table ${table}`,
+        );
+        assertEquals(await count(sql, table), 1, table);
+      }
+      await refused(
+        () => sql`UPDATE budget_ledger SET amount = 0 WHERE idempotency_key = 'forgery-1'`,
+        "42501",
+        "charged and final",
+      );
+      await refused(() => sql`DELETE FROM budget_ledger`, "42501", "permission denied");
+      await refused(
+        () => sql`UPDATE budget_ledger_events SET amount = 0`,
+        "42501",
+        "permission denied for table budget_ledger_events",
+      );
+      await refused(
+        () => sql`DELETE FROM budget_ledger_events`,
+        "42501",
+        "permission denied for table budget_ledger_events",
+      );
+      // The transition function itself: an illegal move, and a stale version.
+      await refused(
+        () =>
+          sql`SELECT * FROM keel_transition_directive(${proposed.id}::uuid, 'complete', 'mallory', 'skip')`,
+        "23514",
+        "illegal directive transition proposed -> complete",
+      );
+      await refused(
+        () =>
+          sql`SELECT * FROM keel_transition_directive(${proposed.id}::uuid, 'approved', 'mallory', 'x', 99)`,
+        "40001",
+        "expected 99",
+      );
+      assertEquals(await count(sql, "directive_transitions"), ledgerBefore);
+      const [still] = await sql<{ status: string }[]>`
+        SELECT status FROM directives WHERE id = ${proposed.id}`;
+      assertEquals(still?.status, "proposed");
+
+      // The legal move through the function writes status and ledger row together.
+      const [row] = await sql<{ seq: number; from_status: string; to_status: string }[]>`
+        SELECT seq, from_status, to_status
+          FROM keel_transition_directive(${proposed.id}::uuid, 'approved', 'carol', 'ok', 2)`;
+      assertEquals({ ...row }, { seq: 3, from_status: "proposed", to_status: "approved" });
+      assertEquals((await auditLedger(sql)).findings, []);
+
+      // Budget history: every state the row took is kept.
+      const events = await sql<{ status: string; amount: string }[]>`
+        SELECT status, amount::text AS amount FROM budget_ledger_events ORDER BY id`;
+      assertEquals(events.map((e) => [e.status, e.amount]), [
+        ["reserved", "0.5000"],
+        ["charged", "0.2500"],
+      ]);
+    });
+  });
+});
+
+Deno.test("even the owner is refused UPDATE, DELETE and TRUNCATE of governance records and budget events", async () => {
+  await withDb(async (db) => {
+    const id = await withSql(db.appUrl, async (sql) => {
+      const id = await executing(sql);
+      await governanceRows(sql, id);
+      return id;
+    });
+    await withSql(db.ownerUrl, async (owner) => {
+      for (
+        const table of ["approvals", "policy_evaluations", "evaluations", "budget_ledger_events"]
+      ) {
+        for (const op of ["UPDATE", "DELETE", "TRUNCATE"]) {
+          const attempt = op === "UPDATE"
+            ? () => owner`UPDATE ${owner(table)} SET directive_id = ${id}`
+            : op === "DELETE"
+            ? () => owner`DELETE FROM ${owner(table)}`
+            : () => owner`TRUNCATE ${owner(table)}`;
+          await refused(attempt, "42501", `${table} is append-only: ${op} is refused`);
+        }
+      }
+      await refused(
+        () => owner`UPDATE budget_ledger SET amount = 0 WHERE directive_id = ${id}`,
+        "42501",
+        "charged and final",
+      );
+      // A released reservation is settled too: only a new reservation (a retried call) may follow.
+      await owner`INSERT INTO budget_ledger
+          (directive_id, idempotency_key, provider, model, amount, currency)
+        VALUES (${id}, 'forgery-2', 'noop', 'noop', 0.1, 'USD')`;
+      await owner`UPDATE budget_ledger SET status = 'released', amount = 0
+        WHERE idempotency_key = 'forgery-2'`;
+      await refused(
+        () =>
+          owner`UPDATE budget_ledger SET status = 'charged', amount = 0.1
+            WHERE idempotency_key = 'forgery-2'`,
+        "42501",
+        "is released: only a new reservation may follow",
+      );
+      await refused(
+        () =>
+          owner`UPDATE budget_ledger SET status = 'reserved', amount = 0.1
+            WHERE idempotency_key = 'forgery-2'`,
+        "42501",
+        "a new reservation must count its attempt",
+      );
+    });
+  });
+});
+
+/** Runs `statements` as the owner with the ledger's and directives' triggers off. */
+async function tamper(db: TestDatabase, statements: (tx: Sql) => Promise<void>): Promise<void> {
+  await withSql(db.ownerUrl, async (owner) => {
+    await owner.begin(async (tx) => {
+      await tx`ALTER TABLE directive_transitions DISABLE TRIGGER USER`;
+      await tx`ALTER TABLE directives DISABLE TRIGGER USER`;
+      await statements(tx as unknown as Sql);
+      await tx`ALTER TABLE directives ENABLE TRIGGER USER`;
+      await tx`ALTER TABLE directive_transitions ENABLE TRIGGER USER`;
+    });
+  });
+}
+
+function named(findings: readonly AuditFinding[], kind: string, directiveId: string) {
+  return findings.filter((f) => f.kind === kind && f.directiveId === directiveId);
+}
+
+Deno.test("the audit names a status that differs from the last ledger row, a missing creation row and a seq gap", async () => {
+  await withDb(async (db) => {
+    const [a, b, c, clean] = await withSql(db.appUrl, async (sql) => [
+      await executing(sql),
+      await executing(sql),
+      await executing(sql),
+      await executing(sql),
+    ]);
+    await tamper(db, async (tx) => {
+      await tx`UPDATE directives SET status = 'complete', version = version + 1 WHERE id = ${a}`;
+      await tx`DELETE FROM directive_transitions WHERE directive_id = ${b} AND seq = 1`;
+      await tx`DELETE FROM directive_transitions WHERE directive_id = ${c} AND seq = 2`;
+    });
+    await withSql(db.appUrl, async (sql) => {
+      const { findings } = await auditLedger(sql);
+      const status = named(findings, "status", a);
+      assertEquals(status.length, 1, JSON.stringify(findings));
+      assertStringIncludes(status[0]!.problem, `directive ${a} is "complete"`);
+      assertStringIncludes(status[0]!.problem, `says "executing"`);
+      const creation = named(findings, "creation", b);
+      assertEquals(creation.length, 1, JSON.stringify(findings));
+      assertStringIncludes(creation[0]!.problem, `directive ${b}'s creation row is missing`);
+      const gap = named(findings, "seq", c);
+      assertEquals(gap.length, 1, JSON.stringify(findings));
+      assertStringIncludes(gap[0]!.problem, `directive ${c}'s ledger seq jumps from 1 to 3`);
+      assertEquals(findings.filter((f) => f.directiveId === clean), []);
+      // One directive audited alone shows only its own problems.
+      const alone = await auditLedger(sql, { directiveId: c });
+      assertEquals(alone.findings.map((f) => f.kind).sort(), ["chain", "seq"]);
+    });
+  });
+});
+
+Deno.test("submit records submitted_by as the creation row's actor, written by the database; issued_by stays the document's", async () => {
+  await withDb(async (db) => {
+    await withSql(db.appUrl, async (sql) => {
+      const { directive } = await submitDirective(sql, echoDocument({ issued_by: "doc-author" }), {
+        schema,
+        submittedBy: "api:alice",
+      });
+      assertEquals(directive.submitted_by, "api:alice");
+      assertEquals(directive.issued_by, "doc-author");
+      const rows = await sql<{ seq: number; from_status: string | null; actor: string }[]>`
+        SELECT seq, from_status, actor FROM directive_transitions
+         WHERE directive_id = ${directive.id} ORDER BY id`;
+      assertEquals(rows.map((r) => [r.seq, r.from_status, r.actor]), [
+        [1, null, "api:alice"],
+        [2, "draft", "keel"],
+      ]);
+      const defaulted = await submitDirective(sql, echoDocument({ issued_by: "bob" }), { schema });
+      assertEquals(defaulted.directive.submitted_by, "bob");
+      await assertRejects(
+        () => submitDirective(sql, echoDocument(), { schema, submittedBy: " " }),
+        Error,
+        "submitted_by",
+      );
+      assert((await count(sql, "directives")) === 2, "a refused submit left a row");
+    });
+  });
+});
