@@ -16,7 +16,8 @@ ALTER TABLE policy_evaluations
   ADD COLUMN separate_submitter boolean NOT NULL DEFAULT false;
 
 CREATE TABLE decision_nonces (
-  nonce text PRIMARY KEY CHECK (nonce ~ '^[A-Za-z0-9_-]{16,100}$'),
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  nonce text NOT NULL UNIQUE CHECK (nonce ~ '^[A-Za-z0-9_-]{16,100}$'),
   directive_id uuid NOT NULL REFERENCES directives (id),
   action text NOT NULL CHECK (action IN ('approve', 'reject', 'abort')),
   actor text NOT NULL CHECK (char_length(actor) BETWEEN 1 AND 200),

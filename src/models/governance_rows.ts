@@ -30,6 +30,7 @@ export const NewPolicyEvaluationRow = PolicyEvaluationRow.omit({ id: true, evalu
 
 /** A row of `decision_nonces`: a signed decision's single-use nonce, once seen. */
 export const DecisionNonceRow = z.strictObject({
+  id: col.uuid(),
   nonce: col.text(100),
   directive_id: col.uuid(),
   action: pg("text", z.enum(["approve", "reject", "abort"])),
@@ -40,7 +41,7 @@ export const DecisionNonceRow = z.strictObject({
 export type DecisionNonceRow = z.infer<typeof DecisionNonceRow>;
 
 /** What recording a nonce takes. */
-export const NewDecisionNonceRow = DecisionNonceRow.omit({ used_at: true });
+export const NewDecisionNonceRow = DecisionNonceRow.omit({ id: true, used_at: true });
 /** What recording a nonce takes. */
 export type NewDecisionNonceRow = z.infer<typeof NewDecisionNonceRow>;
 /** What recording a verdict takes. */

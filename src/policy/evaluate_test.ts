@@ -136,6 +136,8 @@ Deno.test("ALLOW: a directive within every rule, needing approval", () => {
     policy_version: "2026.11.28-1",
     auto_approve: false,
     approval_timeout_seconds: 86400,
+    approvals_required: 1,
+    separate_submitter: true,
   });
 });
 

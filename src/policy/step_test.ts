@@ -20,6 +20,7 @@ function directive(url: string): DirectiveRow {
     id: crypto.randomUUID(),
     type: "http_request",
     issued_by: "agent:test",
+    submitted_by: "agent:test",
     objective: "Call a service",
     scope: [],
     constraints: [],
