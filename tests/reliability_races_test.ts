@@ -109,9 +109,10 @@ raceTest(
       const cause = outcome.reason.cause as Error & { cause?: Error };
       const message = `${cause?.message} ${cause?.cause?.message ?? ""}`;
       assert(
-        /already has a decision|not awaiting approval|already (approved|rejected) by/.test(
-          message,
-        ),
+        /already has a decision|not awaiting approval|is being recorded|already (approved|rejected) by/
+          .test(
+            message,
+          ),
         message,
       );
     }
@@ -131,7 +132,13 @@ raceTest(
     assert(recorded <= 1, `${recorded} direct writes claimed to record`);
 
     const result = await waitForLoop(h.client, id);
-    assertEquals(result.status, approval.decision === "approved" ? "complete" : "aborted");
+    assertEquals(
+      result.status,
+      approval.decision === "approved" ? "complete" : "aborted",
+      `${JSON.stringify(result)} ${
+        JSON.stringify(await h.sql`SELECT * FROM approvals WHERE directive_id = ${id}`)
+      }`,
+    );
     const [counts] = await h.sql<{ approvals: number; runs: number }[]>`
       SELECT (SELECT count(*)::int FROM approvals WHERE directive_id = ${id}) AS approvals,
              (SELECT count(*)::int FROM execution_runs WHERE directive_id = ${id}) AS runs`;

@@ -204,13 +204,14 @@ Deno.test({
       assertEquals(
         Object.values(marks).map((m) => [m.type, m.patchMarkers, m.memoWrites]),
         [
-          // Two markers (phase memo, sandboxed execution); the memo at
-          // executing, evaluating and done.
-          ["directiveWorkflow", 2, 3],
-          // Two markers; the memo at the gate, executing, evaluating and done.
-          ["directiveWorkflow", 2, 4],
-          // One marker (sandboxed execution): V2 has no phase-memo branch.
-          ["directiveWorkflowV2", 1, 4],
+          // Three markers (phase memo, sandboxed execution, signed
+          // decisions); the memo at executing, evaluating and done.
+          ["directiveWorkflow", 3, 3],
+          // Three markers; the memo at the gate, executing, evaluating and done.
+          ["directiveWorkflow", 3, 4],
+          // Two markers (sandboxed execution, signed decisions): V2 has no
+          // phase-memo branch.
+          ["directiveWorkflowV2", 2, 4],
         ],
       );
 

@@ -55,6 +55,14 @@ function refusedValue(error: unknown): { code: string; field: string } | undefin
 
 /** Rethrows `error` as a non-retryable failure when retrying cannot help. */
 export function nonRetryable(error: unknown): never {
+  if (error instanceof DecisionConflictError) {
+    // The loop learns the stored decision from the details, and its gate
+    // moves on even when the decision was recorded outside it.
+    throw ApplicationFailure.nonRetryable(error.message, error.name, {
+      decision: error.existing.decision,
+      directiveStatus: error.directiveStatus,
+    });
+  }
   if (BUSINESS_ERRORS.some((type) => error instanceof type)) {
     const known = error as Error;
     throw ApplicationFailure.nonRetryable(known.message, known.name);

@@ -27,14 +27,17 @@ export interface ApprovalDecision {
 export class DecisionConflictError extends Error {
   /** The decision already recorded. */
   readonly existing: ApprovalRow;
+  /** The directive's status: `proposed` while a quorum is still open. */
+  readonly directiveStatus: string;
   /** Creates the error. */
-  constructor(existing: ApprovalRow, options?: ErrorOptions) {
+  constructor(existing: ApprovalRow, directiveStatus: string, options?: ErrorOptions) {
     super(
       `Directive "${existing.directive_id}" was already ${existing.decision} by "${existing.actor}" (${existing.reason})`,
       options,
     );
     this.name = "DecisionConflictError";
     this.existing = existing;
+    this.directiveStatus = directiveStatus;
   }
 }
 
@@ -97,7 +100,9 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
     const required = () => request.byPolicy ? 1 : verdict.approvals_required;
     const mine = rows.find((row) => row.actor === request.actor);
     if (mine) {
-      if (mine.decision !== request.decision) throw new DecisionConflictError(mine);
+      if (mine.decision !== request.decision) {
+        throw new DecisionConflictError(mine, directive.status);
+      }
       return {
         approval: mine,
         directive,
@@ -106,8 +111,28 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
         required: required(),
       };
     }
+    // Once decided, the same decision again (by anyone) changes nothing; the
+    // opposite one is a conflict.
     const rejection = rows.find((row) => row.decision === "rejected");
-    if (rejection) throw new DecisionConflictError(rejection);
+    if (rejection) {
+      if (request.decision !== "rejected") {
+        throw new DecisionConflictError(rejection, directive.status);
+      }
+      return {
+        approval: rejection,
+        directive,
+        recorded: false,
+        approvals: approved(),
+        required: required(),
+      };
+    }
+    const approval = rows.findLast((row) => row.decision === "approved");
+    if (directive.status !== "proposed" && approval !== undefined) {
+      if (request.decision !== "approved") {
+        throw new DecisionConflictError(approval, directive.status);
+      }
+      return { approval, directive, recorded: false, approvals: approved(), required: required() };
+    }
     if (directive.status !== "proposed") {
       throw new DirectiveConflictError(directive.id, directive, `"proposed" (awaiting approval)`);
     }
@@ -137,11 +162,17 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
       INSERT INTO approvals (directive_id, decision, actor, reason)
       VALUES (${directive.id}, ${request.decision}, ${request.actor}, ${request.reason})
       RETURNING *`;
-    const approval = ApprovalRow.parse(inserted);
-    rows.push(approval);
+    const recorded = ApprovalRow.parse(inserted);
+    rows.push(recorded);
     const count = approved();
     if (request.decision === "approved" && count < required()) {
-      return { approval, directive, recorded: true, approvals: count, required: required() };
+      return {
+        approval: recorded,
+        directive,
+        recorded: true,
+        approvals: count,
+        required: required(),
+      };
     }
     const moved = await applyTransition(tx, {
       directiveId: directive.id,
@@ -153,7 +184,7 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
       expectedVersion: directive.version,
     });
     return {
-      approval,
+      approval: recorded,
       directive: moved.directive,
       recorded: true,
       approvals: count,

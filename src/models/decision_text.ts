@@ -32,7 +32,7 @@ export function textProblem(text: string): string | undefined {
 
 function storableText(max: number) {
   return z.string()
-    .refine((text) => text.trim() !== "", "must not be empty")
+    .refine((text) => text.trim() !== "", "must not be blank")
     .refine((text) => [...text].length <= max, `must be at most ${max} characters`)
     .superRefine((text, ctx) => {
       const problem = textProblem(text);

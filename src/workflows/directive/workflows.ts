@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
@@ -60,7 +61,12 @@ async function refusedAs<T>(step: () => Promise<T>): Promise<T> {
     return await step();
   } catch (error) {
     if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
-      throw ApplicationFailure.nonRetryable(error.cause.message, error.cause.type ?? "Refused");
+      throw ApplicationFailure.create({
+        message: error.cause.message,
+        type: error.cause.type ?? "Refused",
+        nonRetryable: true,
+        details: error.cause.details ?? [],
+      });
     }
     throw error;
   }
@@ -125,7 +131,7 @@ export interface LoopVersion {
  * new code. New loops may start as {@linkcode directiveWorkflowV2}.
  */
 export async function directiveWorkflow(input: DirectiveLoopInput): Promise<LoopResult> {
-  return await runDirectiveLoop(input, {
+  return await runToEnd(input, {
     phaseMemo: () => patched(PHASE_MEMO_PATCH),
     sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
     signedDecisions: () => patched(SIGNED_DECISIONS_PATCH),
@@ -138,11 +144,22 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
  * `directiveWorkflow` keep running on that type until they end.
  */
 export async function directiveWorkflowV2(input: DirectiveLoopInput): Promise<LoopResult> {
-  return await runDirectiveLoop(input, {
+  return await runToEnd(input, {
     phaseMemo: () => true,
     sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
     signedDecisions: () => patched(SIGNED_DECISIONS_PATCH),
   });
+}
+
+/**
+ * Runs the loop, then lets every decision still being checked (an abort
+ * verified by the worker while the loop ended) answer before the workflow
+ * completes, so no caller gets "the workflow completed before the Update".
+ */
+async function runToEnd(input: DirectiveLoopInput, version: LoopVersion): Promise<LoopResult> {
+  const result = await runDirectiveLoop(input, version);
+  if (version.signedDecisions()) await condition(allHandlersFinished);
+  return result;
 }
 
 /**
@@ -180,12 +197,40 @@ export async function runDirectiveLoop(
     ...(approvals === undefined ? {} : { approvals }),
   }));
 
+  /**
+   * A decision stored outside this loop (straight in Postgres) is learnt from
+   * the refusal of a conflicting one, so the gate does not wait for it.
+   */
+  function learnStored(error: unknown): void {
+    if (!(error instanceof ApplicationFailure) || error.type !== "DecisionConflictError") return;
+    const [stored] = (error.details ?? []) as {
+      decision?: "approved" | "rejected";
+      directiveStatus?: string;
+    }[];
+    if (stored?.decision !== undefined && stored.directiveStatus !== "proposed") {
+      decided = stored.decision;
+      if (stored.directiveStatus !== undefined) directiveStatus = stored.directiveStatus;
+    }
+  }
+
   async function decide(kind: "approved" | "rejected", by: Attribution): Promise<DecisionReply> {
+    // One decision at a time: a second waits for the first instead of being
+    // refused, so every message is heard.
+    await condition(() => !deciding);
+    if (decided !== undefined) {
+      throw ApplicationFailure.nonRetryable(
+        `directive ${directiveId} already has a decision (${decided})`,
+        "DecisionConflictError",
+      );
+    }
     deciding = true;
     try {
       const reply = await refusedAs(() =>
         steps.recordDecision({ directiveId, decision: kind, ...by })
-      );
+      ).catch((error) => {
+        learnStored(error);
+        throw error;
+      });
       // An approval short of the quorum leaves the directive proposed.
       if (reply.directiveStatus !== "proposed") decided = reply.decision;
       if (reply.approvals !== undefined && reply.required !== undefined) {
@@ -206,9 +251,6 @@ export async function runDirectiveLoop(
     }
     if (decided !== undefined) {
       throw new Error(`directive ${directiveId} already has a decision`);
-    }
-    if (deciding) {
-      throw new Error(`another decision on directive ${directiveId} is being recorded; retry`);
     }
   }
 
