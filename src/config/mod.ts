@@ -42,7 +42,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: "TEMPORAL_TASK_QUEUE", description: "Task queue the worker polls", default: "keel" },
   {
     name: "KEEL_POLICY_FILE",
-    description: "Policy the worker evaluates directives against (JSON, see policies/README.md)",
+    description:
+      "Policy the worker evaluates directives against, and the active side of keel policy diff (JSON, see policies/README.md)",
     default: "policies/default.json",
   },
   {

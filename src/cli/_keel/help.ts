@@ -138,7 +138,7 @@ directive; 5 unreachable.`,
   status: `Usage: deno task keel status <id> [--json]
 
 Shows the directive (type, status, version, issued_by, objective, budget,
-timebox), its policy verdict (rule, reason, policy version), its approval,
+timebox), its policy verdict (rule, reason, policy version and sha256), its approval,
 runs, artifacts (kind, size, sha256), evaluations, and the loop's live phase
 from its status query while it runs.
 
