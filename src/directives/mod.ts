@@ -11,3 +11,4 @@ export * from "./submit.ts";
 export * from "./audit.ts";
 export * from "./intent.ts";
 export * from "./decisions.ts";
+export * from "./active.ts";
