@@ -8,6 +8,7 @@
 export * from "./errors.ts";
 export * from "./store.ts";
 export * from "./routing.ts";
+export { BODY_LOCK_CLASS, lockArtifactBody } from "./body_lock.ts";
 export { createFsStore, type FsStoreOptions } from "./fs_store.ts";
 export { createS3Store, type S3StoreOptions } from "./s3_store.ts";
 export { artifactStorageFrom } from "./from_config.ts";
