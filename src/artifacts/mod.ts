@@ -11,4 +11,5 @@ export * from "./routing.ts";
 export { createFsStore, type FsStoreOptions } from "./fs_store.ts";
 export { createS3Store, type S3StoreOptions } from "./s3_store.ts";
 export { artifactStorageFrom } from "./from_config.ts";
+export { verifyingStream } from "./stream.ts";
 export { createPurger, type ObjectPurger } from "./purge.ts";

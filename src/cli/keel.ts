@@ -14,6 +14,7 @@ import { COMMAND_HELP, GLOBAL_HELP } from "./_keel/help.ts";
 import { historyCommand, listCommand, statusCommand } from "./_keel/inspect.ts";
 import { submitCommand, watchCommand } from "./_keel/submit.ts";
 import { scoreCommand } from "./_keel/score.ts";
+import { tokenCommand } from "./_keel/token.ts";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { parseTelemetryConfig, readEnv, TELEMETRY_ENV } from "../config/mod.ts";
 import { startTelemetry, type Telemetry } from "../telemetry/otel.ts";
@@ -30,6 +31,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   watch: watchCommand,
   history: historyCommand,
   score: scoreCommand,
+  token: tokenCommand,
 };
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";

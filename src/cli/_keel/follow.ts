@@ -6,20 +6,16 @@
  * @module
  */
 import type { Sql } from "../../db/mod.ts";
-import { DirectiveNotFoundError, isTerminal } from "../../directives/mod.ts";
-import { DirectiveRow } from "../../models/mod.ts";
+import { isTerminal } from "../../directives/mod.ts";
+import { loadDirective } from "../../directives/queries.ts";
 import { type Context, EXIT, printJson } from "./common.ts";
 import { type LedgerEntry, transitionJson, transitionLine } from "./format.ts";
 
 /** How often the database is polled while following. */
 export const POLL_MS = 500;
 
-/** Loads a directive or throws {@linkcode DirectiveNotFoundError}. */
-export async function loadDirective(sql: Sql, id: string): Promise<DirectiveRow> {
-  const [row] = await sql`SELECT * FROM directives WHERE id = ${id}`;
-  if (!row) throw new DirectiveNotFoundError(id);
-  return DirectiveRow.parse(row);
-}
+/** Loads a directive or throws `DirectiveNotFoundError` (the shared query). */
+export { loadDirective };
 
 /** Ledger rows of a directive after row `afterId`, oldest first. */
 export async function ledgerAfter(sql: Sql, id: string, afterId = "0"): Promise<LedgerEntry[]> {
