@@ -193,7 +193,8 @@ if [ -f src/server/main.ts ]; then
     dev_hash="$(printf '%s' "$dev_token" | sha256sum | cut -d' ' -f1)"
     export KEEL_API_TOKENS="local-operator:admin:$dev_hash"
   fi
-  deno run -P=server src/server/main.ts &
+  # The launcher allows the server to listen on exactly KEEL_HTTP_HOST:KEEL_HTTP_PORT.
+  deno run --quiet -P=serve src/server/launch.ts &
   pids+=($!)
   server_pid=$!
   until curl -fsS "http://$http_host:$http_port/readyz" >/dev/null 2>&1; do

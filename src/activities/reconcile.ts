@@ -1,5 +1,5 @@
 import { activityInfo, Context } from "@temporalio/activity";
-import { WorkflowNotFoundError } from "@temporalio/client";
+import { isLoopRunning } from "../loop/commands.ts";
 import type { Sql } from "../db/mod.ts";
 import { approveSignal, directiveWorkflowId } from "../workflows/directive/api.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -50,13 +50,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       for (const row of rows) {
         Context.current().heartbeat(row.id);
         const workflowId = directiveWorkflowId(row.id);
-        let running = false;
-        try {
-          const description = await client.workflow.getHandle(workflowId).describe();
-          running = description.status.name === "RUNNING";
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-        }
+        const running = await isLoopRunning(client, row.id);
         if (!running) {
           await client.workflow.start("directiveWorkflow", {
             workflowId,
