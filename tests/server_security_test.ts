@@ -8,7 +8,8 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { Scope } from "../src/auth/principal.ts";
 import { connect } from "../src/db/mod.ts";
 import { submitDirective } from "../src/directives/mod.ts";
-import { waitForLoop } from "../src/loop/mod.ts";
+import { startLoop, waitForLoop } from "../src/loop/mod.ts";
+import { createFsStore, DEFAULT_ARTIFACT_MAX_BYTES, sha256Hex } from "../src/artifacts/mod.ts";
 import { createHandler } from "../src/server/app.ts";
 import { createLogger } from "../src/telemetry/log.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
@@ -276,6 +277,74 @@ Deno.test({
       } finally {
         await server.shutdown();
       }
+    }, { noWorker: true });
+  },
+});
+
+Deno.test({
+  name: "server: a large stored artifact streams verified; a corrupted one never completes",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "keel-artifacts-" });
+    const artifacts = { store: createFsStore({ dir }), maxBytes: DEFAULT_ARTIFACT_MAX_BYTES };
+    const read = bySCope.read!;
+    await withApi({ tokens: entries }, async (base, h) => {
+      const created = await post(
+        `${base}/api/directives`,
+        echoDocument({ payload: { message: "big", text: "x".repeat(1000), repeat: 3000 } }),
+        bySCope.submit,
+      );
+      const id: string = (await created.json()).directive.id;
+      assertEquals((await waitForLoop(h.client, id)).status, "complete");
+      const detail = await (await get(`${base}/api/directives/${id}`, read)).json();
+      const artifact = detail.artifacts[0];
+      assert(Number(artifact.size_bytes) > 1_000_000, artifact.size_bytes);
+      const url = `${base}/api/directives/${id}/artifacts/${artifact.id}`;
+      const body = new Uint8Array(await (await get(url, read)).arrayBuffer());
+      assertEquals(body.length, Number(artifact.size_bytes));
+      assertEquals(await sha256Hex(body), artifact.sha256);
+
+      const path = `${dir}/sha256/${artifact.sha256.slice(0, 2)}/${artifact.sha256}`;
+      await Deno.chmod(path, 0o644);
+      const file = await Deno.open(path, { write: true });
+      await file.write(new TextEncoder().encode("corrupt"));
+      file.close();
+      const corrupt = await get(url, read);
+      assertEquals(corrupt.status, 200, "the head is sent before the body is read");
+      let completed = true;
+      try {
+        await corrupt.arrayBuffer();
+      } catch {
+        completed = false;
+      }
+      assertEquals(completed, false, "a corrupt body must not arrive whole");
+    }, { artifacts, policy: { auto_approve_types: ["echo"] } });
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "server: a request over its timeout answers 503 and is abandoned",
+  ...opts,
+  async fn() {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", service: "test", write: (l) => lines.push(l) });
+    await withApi({ tokens: entries, requestTimeoutMs: 300, log }, async (base, h) => {
+      const { directive } = await submitDirective(h.sql, echoDocument(), {
+        schema: builtinSchema(),
+      });
+      await startLoop(h.target, directive.id);
+      // No worker runs: the loop cannot answer, so the decision outlives the request.
+      const late = await problemOf(
+        await post(
+          `${base}/api/directives/${directive.id}/approve`,
+          { reason: "x" },
+          bySCope.admin,
+        ),
+        503,
+      );
+      assertStringIncludes(String(late.detail), "abandoned");
+      assert(lines.some((l) => JSON.parse(l).timeout_ms === 300), lines.join("\n"));
     }, { noWorker: true });
   },
 });
