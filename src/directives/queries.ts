@@ -171,3 +171,48 @@ export async function artifactOf(
     SELECT id, pruned_at FROM artifacts WHERE id = ${artifactId} AND directive_id = ${directiveId}`;
   return row;
 }
+
+/** One ledger row as followers print it. */
+export interface LedgerEntry {
+  /** The row id (bigint, as text). */
+  readonly id: string;
+  /** When. */
+  readonly at: Date;
+  /** From status; null for the creation row. */
+  readonly from_status: string | null;
+  /** To status. */
+  readonly to_status: string;
+  /** Who. */
+  readonly actor: string;
+  /** Why. */
+  readonly reason: string;
+  /** The row's hash. */
+  readonly hash: string;
+}
+
+/** Ledger rows of a directive after row `afterId`, oldest first. */
+export async function ledgerAfter(sql: Sql, id: string, afterId = "0"): Promise<LedgerEntry[]> {
+  return [
+    ...await sql<LedgerEntry[]>`
+      SELECT id::text AS id, at, from_status, to_status, actor, reason, hash
+        FROM directive_transitions
+       WHERE directive_id = ${id} AND directive_transitions.id > ${afterId}::bigint
+       ORDER BY directive_transitions.id -- the bigint column, not the text alias`,
+  ];
+}
+
+/** A directive's last run, or undefined before any. */
+export async function lastRun(
+  sql: Sql,
+  id: string,
+): Promise<{ attempt: number; status: string; outcome: string | null } | undefined> {
+  const [run] = await sql<{ attempt: number; status: string; outcome: string | null }[]>`
+    SELECT attempt, status, outcome FROM execution_runs
+     WHERE directive_id = ${id} ORDER BY attempt DESC LIMIT 1`;
+  return run;
+}
+
+/** Whether the database answers (readiness). */
+export async function databaseAnswers(sql: Sql): Promise<void> {
+  await sql`SELECT 1`;
+}

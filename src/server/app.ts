@@ -16,6 +16,7 @@ import { ArtifactNotFoundError, type ArtifactStorage, openArtifact } from "../ar
 import { DirectiveValidationError } from "../directives/mod.ts";
 import {
   artifactOf,
+  databaseAnswers,
   directiveDetail,
   listDirectives,
   loadDirective,
@@ -92,7 +93,7 @@ async function readyz(deps: AppDeps, log: Logger): Promise<Response> {
       checks[name] = "unreachable";
     }
   };
-  await probe("postgres", () => deps.sql`SELECT 1`);
+  await probe("postgres", () => databaseAnswers(deps.sql));
   await probe("temporal", () => deps.target.client.connection.workflowService.getSystemInfo({}));
   const ready = Object.values(checks).every((v) => v === "ok");
   return ready ? json({ ready, checks }) : problem(503, "not ready", { checks });
