@@ -205,10 +205,11 @@ Deno.test({
       const blockedId: string = (await blocked.json()).directive.id;
       assertEquals((await waitForLoop(h.client, blockedId)).status, "blocked");
       for (const action of ["approve", "reject"]) {
-        await problemOf(
+        const refused = await problemOf(
           await post(`${base}/api/directives/${blockedId}/${action}`, { reason: "x" }, admin),
           409,
         );
+        assertStringIncludes(String(refused.detail), `is "blocked", not awaiting approval`);
       }
       await problemOf(
         await post(`${base}/api/directives/${blockedId}/abort`, { reason: "x" }, admin),
@@ -288,7 +289,9 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "keel-artifacts-" });
     const artifacts = { store: createFsStore({ dir }), maxBytes: DEFAULT_ARTIFACT_MAX_BYTES };
     const read = bySCope.read!;
-    await withApi({ tokens: entries }, async (base, h) => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", service: "test", write: (l) => lines.push(l) });
+    await withApi({ tokens: entries, log }, async (base, h) => {
       const created = await post(
         `${base}/api/directives`,
         echoDocument({ payload: { message: "big", text: "x".repeat(1000), repeat: 3000 } }),
@@ -318,6 +321,8 @@ Deno.test({
         completed = false;
       }
       assertEquals(completed, false, "a corrupt body must not arrive whole");
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.artifact_id === artifact.id);
+      assertStringIncludes(String(logged?.error?.message), "is corrupt");
     }, { artifacts, policy: { auto_approve_types: ["echo"] } });
     await Deno.remove(dir, { recursive: true });
   },

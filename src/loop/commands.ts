@@ -10,7 +10,12 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { Principal } from "../auth/principal.ts";
 import type { Sql } from "../db/mod.ts";
-import { decideApproval, finishDirective, isTerminal } from "../directives/mod.ts";
+import {
+  decideApproval,
+  DirectiveConflictError,
+  finishDirective,
+  isTerminal,
+} from "../directives/mod.ts";
 import { loadDirective } from "../directives/queries.ts";
 import {
   abortUpdate,
@@ -254,7 +259,16 @@ export async function decide(
     };
   }
   const decision = action === "approve" ? "approved" : "rejected";
-  const result = await decideApproval(deps.sql, { directiveId: id, decision, ...by });
+  let result;
+  try {
+    result = await decideApproval(deps.sql, { directiveId: id, decision, ...by });
+  } catch (error) {
+    if (!(error instanceof DirectiveConflictError)) throw error;
+    throw new DecisionRefusedError(
+      `directive ${id} is "${error.currentStatus}", not awaiting approval; nothing to ${action}`,
+      { cause: error },
+    );
+  }
   return {
     id,
     decision: result.approval.decision,

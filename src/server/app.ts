@@ -101,6 +101,7 @@ async function readyz(deps: AppDeps, log: Logger): Promise<Response> {
 
 async function directivesRoute(
   deps: AppDeps,
+  log: Logger,
   request: Request,
   url: URL,
   parts: string[],
@@ -158,12 +159,39 @@ async function directivesRoute(
   }
   if (parts.length === 5 && parts[3] === "artifacts" && method === "GET") {
     await principalFor(deps, request, "read");
-    return await artifactDownload(deps, id, parts[4] ?? "");
+    return await artifactDownload(deps, log, id, parts[4] ?? "");
   }
   return undefined;
 }
 
-async function artifactDownload(deps: AppDeps, id: string, artifactId: string) {
+/** The body, with a JSON log line (and error id) when it aborts, e.g. on a sha256 mismatch. */
+function loggedBody(
+  body: ReadableStream<Uint8Array>,
+  log: Logger,
+  artifactId: string,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        const errorId = crypto.randomUUID();
+        log.error("artifact download aborted", {
+          error_id: errorId,
+          artifact_id: artifactId,
+          error,
+        });
+        controller.error(new Error(`artifact download aborted: error ${errorId}`));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+async function artifactDownload(deps: AppDeps, log: Logger, id: string, artifactId: string) {
   await loadDirective(deps.sql, id);
   const row = await artifactOf(deps.sql, id, artifactId);
   if (!row) throw new ProblemError(404, `no artifact "${artifactId}" on directive ${id}`);
@@ -177,7 +205,7 @@ async function artifactDownload(deps: AppDeps, id: string, artifactId: string) {
     // Inline bodies are verified before sending; stored ones while streaming
     // (the last chunk is held back until the sha256 matches).
     const opened = await openArtifact(deps.sql, artifactId, deps.artifacts);
-    return new Response(opened.body, {
+    return new Response(loggedBody(opened.body, log, artifactId), {
       headers: {
         "content-type": opened.row.content_type,
         "content-length": String(opened.size),
@@ -213,7 +241,7 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
     return await staticFile(parts[1] ?? "index.html");
   }
   if (parts[0] === "api" && parts[1] === "directives") {
-    const answer = await directivesRoute(deps, request, url, parts);
+    const answer = await directivesRoute(deps, log, request, url, parts);
     if (answer !== undefined) return answer;
   }
   throw new ProblemError(404, `no route ${method} ${url.pathname}`);

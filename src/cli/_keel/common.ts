@@ -114,7 +114,7 @@ export function classify(error: unknown): CliError {
   }
   const found = errorKindOf(error);
   if (found !== undefined) {
-    // Refused decisions keep the kind the CLI always reported.
+    // Input and configuration errors are usage errors to the CLI.
     const kind = found.kind === "invalid_input" || found.kind === "configuration"
       ? "usage"
       : found.kind;
