@@ -1,5 +1,5 @@
 import { activityInfo, Context } from "@temporalio/activity";
-import { WorkflowNotFoundError } from "@temporalio/client";
+import { isLoopRunning } from "../loop/commands.ts";
 import type { Sql } from "../db/mod.ts";
 import {
   type ActiveCursor,
@@ -51,14 +51,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   async function reconcileOne(row: ActiveDirective): Promise<"adopted" | "nudged" | "ok"> {
     const client = Context.current().client;
     const workflowId = directiveWorkflowId(row.id);
-    let running = false;
-    try {
-      const description = await client.workflow.getHandle(workflowId).describe();
-      running = description.status.name === "RUNNING";
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-    }
-    if (!running) {
+    if (!await isLoopRunning(client, row.id)) {
       await client.workflow.start("directiveWorkflow", {
         workflowId,
         taskQueue: activityInfo().taskQueue,

@@ -13,4 +13,5 @@ export { createFsStore, type FsStoreOptions } from "./fs_store.ts";
 export { createS3Store, type S3StoreOptions } from "./s3_store.ts";
 export { artifactStorageFrom } from "./from_config.ts";
 export * from "./anchors.ts";
+export { verifyingStream } from "./stream.ts";
 export { createPurger, type ObjectPurger } from "./purge.ts";

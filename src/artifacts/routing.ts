@@ -3,6 +3,7 @@ import { ArtifactRow } from "../models/mod.ts";
 import { lockArtifactBody } from "./body_lock.ts";
 import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactTooLargeError } from "./errors.ts";
 import { type ObjectStore, sha256Hex, verified } from "./store.ts";
+import { verifyingStream } from "./stream.ts";
 
 /** Bodies below this many bytes live inline in Postgres; the rest go to the object store. */
 export const INLINE_LIMIT_BYTES = 64 * 1024;
@@ -179,4 +180,41 @@ export async function readArtifact(
     );
   }
   return { row, body: await storage.store.get(row.sha256) };
+}
+
+/** An artifact's row with its body as a stream. */
+export interface ArtifactStream {
+  /** The row. */
+  readonly row: ArtifactRow;
+  /** The body; it errors instead of ending when the bytes do not match the row's sha256. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** The body's size in bytes. */
+  readonly size: number;
+}
+
+/**
+ * Opens an artifact's body as a stream without holding a stored body in
+ * memory: an inline body (under 64 KiB) is verified first; a stored one is
+ * verified while it streams (see {@linkcode verifyingStream}).
+ */
+export async function openArtifact(
+  sql: Sql,
+  artifactId: string,
+  storage: Pick<ArtifactStorage, "store">,
+): Promise<ArtifactStream> {
+  const [found] = await sql`SELECT * FROM artifacts WHERE id = ${artifactId}`;
+  if (!found) throw new ArtifactNotFoundError(`No artifact has id "${artifactId}"`);
+  const row = ArtifactRow.parse(found);
+  if (row.inline_content !== null || storage.store.open === undefined) {
+    const { body } = await readArtifact(sql, artifactId, storage);
+    return { row, body: new Blob([body as Uint8Array<ArrayBuffer>]).stream(), size: body.length };
+  }
+  const uri = row.storage_uri ?? "";
+  if (uri !== storage.store.uriOf(row.sha256)) {
+    throw new ArtifactIntegrityError(
+      `Artifact "${artifactId}" is stored at "${uri}", which this ${storage.store.kind} store does not serve`,
+    );
+  }
+  const opened = await storage.store.open(row.sha256);
+  return { row, body: verifyingStream(opened.body, row.sha256, uri), size: opened.size };
 }

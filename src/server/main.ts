@@ -37,7 +37,10 @@ const NAMES = [
   "KEEL_HTTP_HOST",
   "KEEL_HTTP_PORT",
   "KEEL_API_TOKENS",
+  "KEEL_PUBLIC_READ",
+  "KEEL_ALLOWED_HOSTS",
   "KEEL_HTTP_MAX_BODY_BYTES",
+  "KEEL_HTTP_REQUEST_TIMEOUT_MS",
   "KEEL_CORS_ORIGIN",
   "KEEL_TEMPORAL_UI_URL",
   ...ARTIFACT_ENV,
@@ -67,7 +70,12 @@ async function main(): Promise<void> {
     target: { client, taskQueue: temporal.taskQueue, maxAttempts },
     schema: createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() }),
     tokens: server.tokens,
+    publicRead: server.publicRead,
+    allowedHosts: server.allowedHosts,
     maxBodyBytes: server.maxBodyBytes,
+    requestTimeoutMs: server.requestTimeoutMs,
+    // An Update must end before the request does.
+    updateDeadlineMs: Math.max(1000, server.requestTimeoutMs - 5000),
     corsOrigin: server.corsOrigin,
     temporalUiUrl: server.temporalUiUrl,
     artifacts,
@@ -77,8 +85,8 @@ async function main(): Promise<void> {
     port: server.port,
     onListen: ({ hostname, port }) =>
       console.log(
-        `keel server on http://${hostname}:${port} (${
-          server.tokens.size === 0 ? "read-only" : `${server.tokens.size} token(s)`
+        `keel server on http://${hostname}:${port} (${server.tokens.length} token(s)${
+          server.publicRead ? ", public reads" : ""
         })`,
       ),
   }, handler);
