@@ -182,16 +182,19 @@ if [ -f src/server/main.ts ]; then
     exit 1
   fi
   export KEEL_HTTP_HOST="$http_host" KEEL_HTTP_PORT="$http_port"
-  # With no tokens configured the API is read-only; locally, one random token
-  # (kept in .data so the next run reuses it) lets the dashboard approve.
+  # Every /api route needs a token with a scope; locally, one random admin
+  # token (kept in .data so the next run reuses it) lets the dashboard read
+  # and approve. Configuration holds only its sha256.
   if [ -z "${KEEL_API_TOKENS:-}" ]; then
     if [ ! -s .data/dev-token ]; then
       (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > .data/dev-token)
     fi
-    export KEEL_API_TOKENS="local-operator:$(cat .data/dev-token)"
     dev_token="$(cat .data/dev-token)"
+    dev_hash="$(printf '%s' "$dev_token" | sha256sum | cut -d' ' -f1)"
+    export KEEL_API_TOKENS="local-operator:admin:$dev_hash"
   fi
-  deno run -P=server src/server/main.ts &
+  # The launcher allows the server to listen on exactly KEEL_HTTP_HOST:KEEL_HTTP_PORT.
+  deno run --quiet -P=serve src/server/launch.ts &
   pids+=($!)
   server_pid=$!
   until curl -fsS "http://$http_host:$http_port/readyz" >/dev/null 2>&1; do

@@ -25,6 +25,9 @@ const browser = await chromium.launchPersistentContext(profile, {
 try {
   const page = browser.pages()[0] ?? await browser.newPage();
   await page.goto(`${base}/#/inbox`);
+  // Reads need a token: the page asks for one instead of calling the API.
+  await page.locator("#token-needed").waitFor({ timeout: 30_000 });
+  const askedForToken = await page.locator("#error").isHidden();
   await page.getByLabel("API token").fill(token);
   await page.getByRole("button", { name: "Use token" }).click();
   const row = page.locator(`tr[data-id="${id}"]`);
@@ -38,7 +41,9 @@ try {
   await preview.waitFor({ timeout: 30_000 });
   const errorHidden = await page.locator("#error").isHidden();
   await page.screenshot({ path: "tests/output/dashboard_directive.png", fullPage: true });
-  console.log(JSON.stringify({ preview: await preview.textContent(), errorHidden }));
+  console.log(
+    JSON.stringify({ preview: await preview.textContent(), errorHidden, askedForToken }),
+  );
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * Then the loop end to end: a 5 MiB echo result lands in the store while the
  * workflow history carries only a reference.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { historyToJSON } from "@temporalio/common/lib/proto-utils.js";
 import {
   ArtifactImmutableError,
@@ -20,6 +20,7 @@ import {
   prepareArtifact,
   readArtifact,
   sha256Hex,
+  verifyingStream,
 } from "../src/artifacts/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { directiveWorkflowId } from "../src/workflows/directive/api.ts";
@@ -129,6 +130,28 @@ for (const [name, start] of Object.entries(SUBJECTS)) {
         damaged[500] = (damaged[500]! + 1) % 256;
         await subject.corrupt(key, damaged);
         await assertRejects(() => store.get(key), ArtifactIntegrityError, `"${key}"`);
+      });
+
+      await t.step("open streams the body; verifyingStream fails a corrupt one", async () => {
+        const body = filled(300_000, 11);
+        const { key } = await store.put(body, { contentType: "application/octet-stream" });
+        const opened = await store.open!(key);
+        assertEquals(opened.size, body.length);
+        const streamed = new Uint8Array(
+          await new Response(verifyingStream(opened.body, key, name)).arrayBuffer(),
+        );
+        assertEquals(streamed, body);
+        const damaged = body.slice();
+        damaged[299_999] = (damaged[299_999]! + 1) % 256;
+        await subject.corrupt(key, damaged);
+        const again = await store.open!(key);
+        // Our sha256 check, or (on S3) the SDK's own checksum check first: never the whole body.
+        const failure = await assertRejects(
+          () => new Response(verifyingStream(again.body, key, name)).arrayBuffer(),
+        );
+        assertMatch(String((failure as Error).message), /is corrupt|checksum mismatch/i);
+        const missing = await sha256Hex(bytes("never opened"));
+        await assertRejects(() => store.open!(missing), ArtifactNotFoundError, missing);
       });
 
       await t.step("a missing key and a malformed key are named in the error", async () => {

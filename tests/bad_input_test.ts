@@ -23,6 +23,7 @@ import { builtinSchema, counts, echoDocument } from "./_directives.ts";
 import { DirectiveValidationError, parseDirective } from "../src/directives/mod.ts";
 import { DIRECTIVE_LIMITS, PAYLOAD_MAX_BYTES } from "../src/models/mod.ts";
 import { createHandler } from "../src/server/app.ts";
+import { testToken } from "./_api.ts";
 import { startLoopHarness } from "./_loop.ts";
 
 const CLI_SAMPLE = 48;
@@ -270,14 +271,14 @@ Deno.test({
   async fn() {
     // A real dev server so accepted directives start their loops; no worker runs them.
     const h = await startLoopHarness({ noWorker: true });
-    const token = "bad-input-token-0123456789";
+    const { token, entry } = await testToken("fuzzer", ["submit"]);
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       createHandler({
         sql: h.sql,
         target: h.target,
         schema,
-        tokens: new Map([[token, "fuzzer"]]),
+        tokens: [entry],
         maxBodyBytes: 256 * 1024,
       }),
     );

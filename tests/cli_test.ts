@@ -7,6 +7,8 @@
  * and their output to that file.
  */
 import { TEST_DECISION_SECRET } from "./_decisions.ts";
+import { hashToken } from "../src/auth/tokens.ts";
+import { parseServerConfig } from "../src/config/mod.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { stringify } from "yaml";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
@@ -434,6 +436,8 @@ Deno.test("usage errors exit 2 and name the bad argument", async () => {
     [["approve", crypto.randomUUID()], "--reason is required"],
     [["abort", crypto.randomUUID(), "--reason", " "], "--reason must not be blank"],
     [["submit"], "missing <file|->"],
+    [["token", "new", "--name", "ops", "--scopes", "read,fly"], `"fly" is not one of`],
+    [["token", "new", "--scopes", "read"], "--name is required"],
     [["submit", "a.yaml", "b.yaml"], `unexpected argument "b.yaml"`],
     [["submit", "no/such/file.yaml"], `<file> "no/such/file.yaml" does not exist`],
   ];
@@ -444,6 +448,23 @@ Deno.test("usage errors exit 2 and name the bad argument", async () => {
   }
   const json = await keel(undefined, ["frobnicate", "--json"]);
   assertEquals([json.code, JSON.parse(json.stdout).error.kind], [2, "usage"]);
+});
+
+Deno.test("keel token new prints a token once and the KEEL_API_TOKENS entry of its hash", async () => {
+  const run = await keel(undefined, [
+    "token",
+    "new",
+    "--name",
+    "ops",
+    "--scopes",
+    "read,approve",
+    "--json",
+  ]);
+  assertEquals(run.code, 0, run.stderr);
+  const printed = JSON.parse(run.stdout);
+  assertEquals(printed.scopes, ["read", "approve"]);
+  assertEquals(printed.entry, `ops:read+approve:${await hashToken(printed.token)}`);
+  assertEquals(parseServerConfig({ KEEL_API_TOKENS: printed.entry }).tokens[0]?.name, "ops");
 });
 
 Deno.test("an unreachable database exits 5 with the address", async () => {

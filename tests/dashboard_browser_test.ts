@@ -8,8 +8,10 @@ import { assertEquals } from "@std/assert";
 import { createHandler } from "../src/server/app.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { startLoopHarness } from "./_loop.ts";
+import { testToken } from "./_api.ts";
 
-const TOKEN = "browser-token-0123456789";
+const USER = await testToken("browser-user", ["read", "submit", "approve"]);
+const TOKEN = USER.token;
 
 Deno.test({
   name: "dashboard: inbox, approve with a reason, see the directive complete with its artifact",
@@ -23,7 +25,7 @@ Deno.test({
         sql: h.sql,
         target: h.target,
         schema: builtinSchema(),
-        tokens: new Map([[TOKEN, "browser-user"]]),
+        tokens: [USER.entry],
         maxBodyBytes: 65536,
         temporalUiUrl: "http://127.0.0.1:8233",
         artifacts: h.artifacts,
@@ -54,6 +56,7 @@ Deno.test({
       );
       assertEquals(JSON.parse(seen.preview), { message: "seen in the browser" });
       assertEquals(seen.errorHidden, true);
+      assertEquals(seen.askedForToken, true, "the page asked for a token before reading");
 
       const [approval] = await h
         .sql`SELECT actor, reason FROM approvals WHERE directive_id = ${id}`;

@@ -27,6 +27,9 @@ import {
   transitionDirective,
 } from "../src/directives/mod.ts";
 import { TransitionRow } from "../src/models/mod.ts";
+import type { reconcilerWorkflow } from "../src/workflows/reconciler/workflows.ts";
+import { historyToJSON } from "@temporalio/common/lib/proto-utils.js";
+import { historyFilesIn, replay } from "./_replay.ts";
 
 const schema = builtinSchema();
 
@@ -232,3 +235,65 @@ Deno.test("the S3 anchor store lists, reads and never replaces an anchor", {
     await server.stop();
   }
 });
+
+const RECONCILER_HISTORIES = "tests/histories/reconciler";
+
+/**
+ * With KEEL_CAPTURE_HISTORIES=1, records one whole run (three passes, then
+ * continue-as-new) of the reconciler under the workflow code checked out now:
+ * `pre_anchor.json` was recorded before the `keel-ledger-anchor` patch,
+ * `anchored.json` after it.
+ */
+Deno.test(
+  "reconciler histories from before and after the anchor patch replay against the current code",
+  {
+    sanitizeOps: false,
+    sanitizeResources: false,
+  },
+  async () => {
+    const name = Deno.env.get("KEEL_CAPTURE_RECONCILER_AS");
+    if (Deno.env.get("KEEL_CAPTURE_HISTORIES") === "1" && name) {
+      const h = await startLoopHarness({
+        anchors: createFsAnchorStore({ dir: await Deno.makeTempDir() }),
+      });
+      try {
+        await submitDirective(h.sql, echoDocument(), { schema });
+        const handle = await h.client.workflow.start<typeof reconcilerWorkflow>(
+          "reconcilerWorkflow",
+          {
+            workflowId: `reconciler-${name}`,
+            taskQueue: h.target.taskQueue,
+            args: [{ intervalSeconds: 1, batchSize: 10, passesPerRun: 3, anchorEveryPasses: 2 }],
+          },
+        );
+        const first = handle.firstExecutionRunId;
+        await eventually(async () => {
+          const description = await h.client.workflow.getHandle(`reconciler-${name}`).describe();
+          return description.runId !== first;
+        }, "a continued-as-new run");
+        const history = await h.client.workflow.getHandle(`reconciler-${name}`, first)
+          .fetchHistory();
+        await Deno.mkdir(RECONCILER_HISTORIES, { recursive: true });
+        await Deno.writeTextFile(
+          `${RECONCILER_HISTORIES}/${name}.json`,
+          historyToJSON(history) + "\n",
+        );
+        await h.client.workflow.getHandle(`reconciler-${name}`).terminate("captured");
+      } finally {
+        await h.stop();
+      }
+    }
+    const files = await historyFilesIn(RECONCILER_HISTORIES);
+    assertEquals(files.map((f) => f.replace(/^.*\//, "")), ["anchored.json", "pre_anchor.json"]);
+    const anchored = await Deno.readTextFile(`${RECONCILER_HISTORIES}/anchored.json`);
+    assertStringIncludes(anchored, "anchorLedger", "the new history schedules the activity");
+    assert(
+      !(await Deno.readTextFile(`${RECONCILER_HISTORIES}/pre_anchor.json`)).includes(
+        "anchorLedger",
+      ),
+    );
+    for (const result of await replay("src/workflows/mod.ts", files)) {
+      assertEquals(result.error, null, `${result.workflowId}: ${result.error?.message}`);
+    }
+  },
+);

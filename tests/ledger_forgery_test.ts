@@ -3,7 +3,7 @@
  * keel_app attempts is refused by Postgres itself; the owner's tampering
  * (which the database cannot stop) is named by the audit.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import type { Sql } from "../src/db/mod.ts";
 import { createMigratedDatabase, type TestDatabase, withSql } from "./_db.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
@@ -13,6 +13,7 @@ import {
   submitDirective,
   transitionDirective,
 } from "../src/directives/mod.ts";
+import { auditBudgetTrail } from "../src/budget/mod.ts";
 
 const schema = builtinSchema();
 
@@ -260,30 +261,29 @@ Deno.test("the audit names a status that differs from the last ledger row, a mis
   });
 });
 
-Deno.test("submit records submitted_by as the creation row's actor, written by the database; issued_by stays the document's", async () => {
+Deno.test("a budget row rewritten behind the triggers' back is named against its append-only trail", async () => {
   await withDb(async (db) => {
-    await withSql(db.appUrl, async (sql) => {
-      const { directive } = await submitDirective(sql, echoDocument({ issued_by: "doc-author" }), {
-        schema,
-        submittedBy: "api:alice",
+    const id = await withSql(db.appUrl, async (sql) => {
+      const id = await executing(sql);
+      await governanceRows(sql, id);
+      assertEquals(await auditBudgetTrail(sql), []);
+      return id;
+    });
+    await withSql(db.ownerUrl, async (owner) => {
+      await owner.begin(async (tx) => {
+        await tx`ALTER TABLE budget_ledger DISABLE TRIGGER USER`;
+        await tx`UPDATE budget_ledger SET amount = 0 WHERE idempotency_key = 'forgery-1'`;
+        await tx`ALTER TABLE budget_ledger ENABLE TRIGGER USER`;
       });
-      assertEquals(directive.submitted_by, "api:alice");
-      assertEquals(directive.issued_by, "doc-author");
-      const rows = await sql<{ seq: number; from_status: string | null; actor: string }[]>`
-        SELECT seq, from_status, actor FROM directive_transitions
-         WHERE directive_id = ${directive.id} ORDER BY id`;
-      assertEquals(rows.map((r) => [r.seq, r.from_status, r.actor]), [
-        [1, null, "api:alice"],
-        [2, "draft", "keel"],
-      ]);
-      const defaulted = await submitDirective(sql, echoDocument({ issued_by: "bob" }), { schema });
-      assertEquals(defaulted.directive.submitted_by, "bob");
-      await assertRejects(
-        () => submitDirective(sql, echoDocument(), { schema, submittedBy: " " }),
-        Error,
-        "submitted_by",
+    });
+    await withSql(db.appUrl, async (sql) => {
+      const findings = await auditBudgetTrail(sql);
+      assertEquals(findings.length, 1);
+      assertEquals([findings[0]!.directiveId, findings[0]!.idempotencyKey], [id, "forgery-1"]);
+      assertStringIncludes(
+        findings[0]!.problem,
+        `is "charged 0.0000 USD 1" but its trail last recorded "charged 0.2500 USD 1"`,
       );
-      assert((await count(sql, "directives")) === 2, "a refused submit left a row");
     });
   });
 });

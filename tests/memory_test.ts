@@ -65,7 +65,9 @@ Deno.test("memory reader on the system Postgres", async (t) => {
             { kind: "note", contentType: "text/plain", body: new TextEncoder().encode(text) },
             { store, maxBytes: 1024 * 1024 },
           );
-          await insertArtifact(sql, prepared, { directiveId: directive.id, runId: null });
+          await sql.begin((tx) =>
+            insertArtifact(tx, prepared, { directiveId: directive.id, runId: null })
+          );
         }
         const notes = await reader.artifactsByType("note", { directiveId: directive.id, limit: 2 });
         assertEquals(notes.length, 2);

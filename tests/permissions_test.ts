@@ -179,6 +179,7 @@ const PROCESS_SETS: Readonly<Record<string, string>> = {
   validate: "validate",
   audit: "audit",
   schemas: "schemas",
+  serve: "serve",
 };
 
 interface ProbeReport {

@@ -269,10 +269,15 @@ Deno.test("a bad candidate or bad arguments exit non-zero naming the field, befo
   assertEquals(broken.code, 4, broken.stderr);
   assertStringIncludes(broken.stderr, "it is not valid JSON");
 
+  const good = await scratchFile("good.json", JSON.stringify(CANDIDATE));
   const cases: [string[], string][] = [
     [["policy"], "missing subcommand: diff"],
     [["policy", "apply", "x.json"], `unknown subcommand "apply"`],
     [["policy", "diff"], "missing <candidate.json>"],
+    [
+      ["policy", "diff", good, "--active", "no/active.json"],
+      `active policy "no/active.json" does not exist (set KEEL_POLICY_FILE or --active)`,
+    ],
     [["policy", "diff", "no/such.json"], `candidate policy "no/such.json" does not exist`],
     [["policy", "diff", bad, "--days", "0"], `--days "0" must be a whole number from 1 to 3650`],
     [["policy", "diff", bad, "--limit", "x"], `--limit "x" must be a whole number from 1 to 10000`],
@@ -284,7 +289,6 @@ Deno.test("a bad candidate or bad arguments exit non-zero naming the field, befo
     assertStringIncludes(usage.stderr, message);
   }
   // A bad active policy is bad configuration: exit 2, naming the field too.
-  const good = await scratchFile("good.json", JSON.stringify(CANDIDATE));
   const badActive = await keel(undefined, ["policy", "diff", good], { KEEL_POLICY_FILE: bad });
   assertEquals(badActive.code, 2, badActive.stderr);
   assertStringIncludes(badActive.stderr, `active policy "${bad}" is invalid (1 problem):`);

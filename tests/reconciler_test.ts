@@ -3,8 +3,15 @@
  * loop does not run, and tells a waiting loop about an approval stored
  * without it.
  */
-import { assertEquals } from "@std/assert";
-import { decideApproval, submitDirective } from "../src/directives/mod.ts";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import type { WorkflowHandle } from "@temporalio/client";
+import type { ReconcileReport } from "../src/activities/reconcile.ts";
+import {
+  activeDirectivesPage,
+  ActivePageError,
+  decideApproval,
+  submitDirective,
+} from "../src/directives/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
 import type { reconcilerWorkflow } from "../src/workflows/reconciler/workflows.ts";
@@ -104,6 +111,99 @@ Deno.test({
       assertEquals(later.status.name, "RUNNING");
       assertEquals(later.workflowId, "reconciler-under-test");
       await h.client.workflow.getHandle("reconciler-under-test").terminate("test done");
+    } finally {
+      await h.stop();
+    }
+  },
+});
+
+/** The result of the first reconcile pass of a reconciler run, read from its history. */
+async function firstPassReport(handle: WorkflowHandle): Promise<ReconcileReport | undefined> {
+  const history = await handle.fetchHistory();
+  for (const event of history.events ?? []) {
+    const data = event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    if (data) return JSON.parse(new TextDecoder().decode(data)) as ReconcileReport;
+  }
+  return undefined;
+}
+
+Deno.test({
+  ...opts,
+  name:
+    "one pass pages through 150 directives at the gate, adopts the orphan, and survives a row that throws",
+  async fn() {
+    const h = await startLoopHarness({ policy: { approval_timeout_seconds: 3600 } });
+    try {
+      const loop = (id: string) => h.client.workflow.getHandle(directiveWorkflowId(id));
+      // The oldest active row cannot be adopted: a completed workflow holds its
+      // loop's id, and the reuse policy refuses to start over a success.
+      const { directive: stuck } = await submitDirective(h.sql, echoDocument(), { schema });
+      await h.client.workflow.execute("pingWorkflow", {
+        workflowId: directiveWorkflowId(stuck.id),
+        taskQueue: h.target.taskQueue,
+      });
+      const parked: string[] = [];
+      for (let i = 0; i < 150; i++) {
+        const result = await submitAndStart(h.sql, h.target, { document: echoDocument(), schema });
+        assertEquals(result.startError, undefined);
+        parked.push(result.directive.id);
+      }
+      for (const id of parked) {
+        await eventually(
+          async () => (await loop(id).query(statusQuery)).phase === "awaiting_approval",
+          `directive ${id} at the approval gate`,
+        );
+      }
+      // The newest one loses its loop: far past the first 100 rows.
+      const orphan = parked.at(-1)!;
+      await loop(orphan).terminate("lost its loop");
+      assertEquals((await loop(orphan).describe()).status.name, "TERMINATED");
+
+      // The cursor walks every row once, in bounded pages.
+      const seen: string[] = [];
+      let page = await activeDirectivesPage(h.sql, { limit: 40 });
+      for (
+        ;
+        page.next !== null;
+        page = await activeDirectivesPage(h.sql, { limit: 40, after: page.next })
+      ) {
+        seen.push(...page.rows.map((row) => row.id));
+      }
+      seen.push(...page.rows.map((row) => row.id));
+      assertEquals(new Set(seen).size, 151);
+      assertEquals(seen.length, 151);
+      await assertRejects(
+        () => activeDirectivesPage(h.sql, { limit: 0 }),
+        ActivePageError,
+        'limit "0"',
+      );
+
+      const reconciler = await h.client.workflow.start<typeof reconcilerWorkflow>(
+        "reconcilerWorkflow",
+        {
+          workflowId: `reconciler-${crypto.randomUUID()}`,
+          taskQueue: h.target.taskQueue,
+          // One pass, then a long sleep: whatever is adopted was adopted by the first pass.
+          args: [{ intervalSeconds: 3600, batchSize: 40, passesPerRun: 1 }],
+        },
+      );
+      try {
+        const report = await eventually(
+          () => firstPassReport(reconciler),
+          "the first pass",
+          120_000,
+        );
+        assertEquals(report, { scanned: 151, adopted: 1, nudged: 0, failed: 1 });
+        const adopted = await loop(orphan).describe();
+        assertEquals(adopted.status.name, "RUNNING");
+        await eventually(
+          async () => (await loop(orphan).query(statusQuery)).phase === "awaiting_approval",
+          "the adopted loop back at the gate",
+        );
+        assert((await loop(stuck.id).describe()).status.name === "COMPLETED");
+      } finally {
+        await reconciler.terminate("test done");
+      }
     } finally {
       await h.stop();
     }

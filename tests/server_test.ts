@@ -4,63 +4,16 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { waitForLoop } from "../src/loop/mod.ts";
-import { createHandler } from "../src/server/app.ts";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
-import { builtinSchema, echoDocument } from "./_directives.ts";
-import {
-  eventually,
-  ledgerOf,
-  type LoopHarness,
-  type LoopHarnessOptions,
-  startLoopHarness,
-} from "./_loop.ts";
+import { echoDocument } from "./_directives.ts";
+import { eventually, ledgerOf, type LoopHarness } from "./_loop.ts";
+import { get, post, problemOf, testToken, withApi } from "./_api.ts";
 
-const TOKEN = "s3cret-token-for-alice";
 const MAX = 4096;
 
-async function withApi(
-  tokens: ReadonlyMap<string, string>,
-  fn: (base: string, h: LoopHarness) => Promise<void>,
-  options: LoopHarnessOptions = {},
-): Promise<void> {
-  const h = await startLoopHarness(options);
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    createHandler({
-      sql: h.sql,
-      target: h.target,
-      schema: builtinSchema(),
-      tokens,
-      maxBodyBytes: MAX,
-      artifacts: h.artifacts,
-    }),
-  );
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`, h);
-  } finally {
-    await server.shutdown();
-    await h.stop();
-  }
-}
-
-function post(url: string, body: unknown, token?: string): Promise<Response> {
-  return fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
-async function problemOf(response: Response, status: number): Promise<Record<string, unknown>> {
-  assertEquals(response.status, status);
-  assertEquals(response.headers.get("content-type"), "application/problem+json");
-  const body = await response.json();
-  assertEquals(body.status, status);
-  return body;
-}
+const ALICE = await testToken("alice", ["read", "submit", "approve", "abort", "score"]);
+const TOKEN = ALICE.token;
+const alice = { tokens: [ALICE.entry] };
 
 async function gate(h: LoopHarness, id: string): Promise<void> {
   const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
@@ -71,7 +24,6 @@ async function gate(h: LoopHarness, id: string): Promise<void> {
 }
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const alice = new Map([[TOKEN, "alice"]]);
 
 Deno.test({
   name: "server: submit, list, get, approve through the loop, download the artifact",
@@ -91,13 +43,13 @@ Deno.test({
       const id: string = (await created.json()).directive.id;
       await gate(h, id);
 
-      const list = await (await fetch(`${base}/api/directives?status=proposed&type=echo`))
+      const list = await (await get(`${base}/api/directives?status=proposed&type=echo`, TOKEN))
         .json();
       assertEquals(list.items.map((d: { id: string }) => d.id), [id]);
-      const none = await (await fetch(`${base}/api/directives?status=complete`)).json();
+      const none = await (await get(`${base}/api/directives?status=complete`, TOKEN)).json();
       assertEquals(none.items, []);
-      await problemOf(await fetch(`${base}/api/directives?limit=0`), 400);
-      await problemOf(await fetch(`${base}/api/directives?status=bogus`), 400);
+      await problemOf(await get(`${base}/api/directives?limit=0`, TOKEN), 400);
+      await problemOf(await get(`${base}/api/directives?status=bogus`, TOKEN), 400);
 
       const approved = await post(`${base}/api/directives/${id}/approve`, {
         reason: "looks right",
@@ -113,7 +65,7 @@ Deno.test({
       assertEquals(await ok.json(), { id, decision: "approved", status: "approved", via: "loop" });
       assertEquals((await waitForLoop(h.client, id)).status, "complete");
 
-      const detail = await (await fetch(`${base}/api/directives/${id}`)).json();
+      const detail = await (await get(`${base}/api/directives/${id}`, TOKEN)).json();
       assertEquals(detail.directive.status, "complete");
       assertEquals(detail.approvals[0].actor, "alice");
       assertEquals(detail.approvals[0].reason, "looks right");
@@ -121,14 +73,14 @@ Deno.test({
       assert(detail.policy.length >= 1);
       assertEquals(detail.runs.length, 1);
       const artifact = detail.artifacts[0];
-      const body = await fetch(`${base}/api/directives/${id}/artifacts/${artifact.id}`);
+      const body = await get(`${base}/api/directives/${id}/artifacts/${artifact.id}`, TOKEN);
       assertEquals(body.status, 200);
       assertEquals(await body.json(), { message: "via http" });
       await problemOf(
-        await fetch(`${base}/api/directives/${id}/artifacts/${crypto.randomUUID()}`),
+        await get(`${base}/api/directives/${id}/artifacts/${crypto.randomUUID()}`, TOKEN),
         404,
       );
-      await problemOf(await fetch(`${base}/api/directives/${crypto.randomUUID()}`), 404);
+      await problemOf(await get(`${base}/api/directives/${crypto.randomUUID()}`, TOKEN), 404);
       const late = await post(`${base}/api/directives/${id}/abort`, { reason: "too late" }, TOKEN);
       await problemOf(late, 409);
     });
@@ -173,16 +125,29 @@ Deno.test({
 });
 
 Deno.test({
-  name: "server: without tokens the API is read-only",
+  name: "server: without a token every /api route answers 401; KEEL_PUBLIC_READ opens only reads",
   ...opts,
   async fn() {
-    await withApi(new Map(), async (base, h) => {
-      await problemOf(await post(`${base}/api/directives`, echoDocument(), "anything"), 403);
+    await withApi({ tokens: [ALICE.entry], publicRead: true }, async (base, h) => {
+      await problemOf(await post(`${base}/api/directives`, echoDocument()), 401);
+      await problemOf(await post(`${base}/api/directives`, echoDocument(), "anything"), 401);
       const [count] = await h.sql`SELECT count(*)::int AS n FROM directives`;
       assertEquals(count?.n, 0);
-      assertEquals((await (await fetch(`${base}/api/directives`)).json()).items, []);
-      await problemOf(await fetch(`${base}/nope`), 404);
+      assertEquals((await (await get(`${base}/api/directives`)).json()).items, []);
+      // A wrong token is refused even where reads are public.
+      await problemOf(await get(`${base}/api/directives`, "wrong"), 401);
+      const id = crypto.randomUUID();
+      await problemOf(await get(`${base}/api/directives/${id}`), 404);
+      for (const action of ["approve", "reject", "abort"]) {
+        await problemOf(await post(`${base}/api/directives/${id}/${action}`, { reason: "x" }), 401);
+      }
+      await problemOf(await post(`${base}/api/directives/${id}/scores`, { score: 1 }), 401);
+      await problemOf(await get(`${base}/nope`), 404);
     });
+    await withApi({ tokens: [] }, async (base) => {
+      await problemOf(await get(`${base}/api/directives`), 401);
+      assertEquals((await get(`${base}/healthz`)).status, 200);
+    }, { noWorker: true });
   },
 });
 
@@ -195,7 +160,9 @@ Deno.test({
       assertEquals(doc.openapi, "3.1.0");
       assertEquals(doc.components.schemas.DecisionBody.required, ["reason"]);
       assert(doc.paths["/api/directives/{id}/abort"].post);
-      const listed = await fetch(`${base}/api/directives`, { headers: { origin: "http://evil" } });
+      const listed = await fetch(`${base}/api/directives`, {
+        headers: { origin: "http://evil", authorization: `Bearer ${TOKEN}` },
+      });
       assertEquals(listed.headers.get("access-control-allow-origin"), null);
       await listed.body?.cancel();
     });
@@ -216,10 +183,10 @@ Deno.test({
       assertEquals(created.status, 201);
       const id: string = (await created.json()).directive.id;
       assertEquals((await waitForLoop(h.client, id)).status, "complete");
-      const detail = await (await fetch(`${base}/api/directives/${id}`)).json();
+      const detail = await (await get(`${base}/api/directives/${id}`, TOKEN)).json();
       const artifact = detail.artifacts[0];
       assert(String(artifact.storage_uri).startsWith("fs:sha256/"), artifact.storage_uri);
-      const download = await fetch(`${base}/api/directives/${id}/artifacts/${artifact.id}`);
+      const download = await get(`${base}/api/directives/${id}/artifacts/${artifact.id}`, TOKEN);
       assertEquals(download.status, 200);
       assertStringIncludes(String(download.headers.get("content-disposition")), "attachment");
       const echoed = await download.json();

@@ -105,6 +105,19 @@ export function createFsStore(options: FsStoreOptions): ObjectStore {
         }
       });
     },
+    async open(key) {
+      const path = pathOf(root, checkKey(key));
+      try {
+        const file = await Deno.open(path, { read: true });
+        const { size } = await file.stat();
+        return { body: file.readable, size };
+      } catch (cause) {
+        if (cause instanceof Deno.errors.NotFound) {
+          throw new ArtifactNotFoundError(`No artifact "${key}" is stored in "${root}"`, { cause });
+        }
+        fail("read", key, cause);
+      }
+    },
     async exists(key) {
       return await exists(pathOf(root, checkKey(key)));
     },

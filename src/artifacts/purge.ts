@@ -9,7 +9,10 @@ import { checkKey } from "./store.ts";
  * Removes stored bodies for retention, and for nothing else. It is not part of
  * `ObjectStore`, whose `delete` always refuses: only the owner-run prune
  * (`deno task prune`) builds one, after Postgres has tombstoned every row that
- * pointed at the body.
+ * pointed at the body. Call `purge` only inside a transaction holding the
+ * body's lock (`lockArtifactBody`), after checking again that no row still
+ * references it, as `purgeStoredBodies` does: writers record rows under the
+ * same lock.
  */
 export interface ObjectPurger {
   /** The URI prefix of the objects it can remove, e.g. `fs:sha256/` or `s3://bucket/sha256/`. */

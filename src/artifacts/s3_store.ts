@@ -155,6 +155,23 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
         }
       });
     },
+    async open(key) {
+      try {
+        const answer = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: objectKey(checkKey(key)) }),
+        );
+        if (!answer.Body) throw new Error("the answer had no body");
+        return {
+          body: answer.Body.transformToWebStream() as ReadableStream<Uint8Array>,
+          size: Number(answer.ContentLength ?? 0),
+        };
+      } catch (cause) {
+        if (isMissing(cause)) {
+          throw new ArtifactNotFoundError(`No artifact "${key}" is stored in ${where}`, { cause });
+        }
+        fail("read", key, cause);
+      }
+    },
     ...refusals(),
   };
 }

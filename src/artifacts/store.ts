@@ -22,6 +22,11 @@ export interface ObjectStore {
   put(body: Uint8Array, options: { contentType: string }): Promise<PutResult>;
   /** Reads a body and verifies its sha256; a mismatch throws {@linkcode ArtifactIntegrityError}. */
   get(key: string): Promise<Uint8Array>;
+  /**
+   * Opens a body as a stream, unverified (pipe it through `verifyingStream`),
+   * with its size; throws {@linkcode ArtifactNotFoundError} when absent.
+   */
+  open?(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number }>;
   /** Whether an object is stored under the key. */
   exists(key: string): Promise<boolean>;
   /** Always refused: throws {@linkcode ArtifactImmutableError}. */

@@ -6,3 +6,4 @@
  * @module
  */
 export * from "./ledger.ts";
+export * from "./trail.ts";

@@ -14,6 +14,7 @@ import { ARTIFACT_ENV, parseArtifactConfig, parseDatabaseConfig, readEnv } from 
 import { connect } from "../db/mod.ts";
 import { anchorStoreFrom } from "../artifacts/mod.ts";
 import { anchorLedger, auditLedger, latestAnchor } from "../directives/mod.ts";
+import { auditBudgetTrail } from "../budget/mod.ts";
 
 const HELP = `Usage: deno task audit [--directive ID] [--anchor] [--json]
 
@@ -23,6 +24,7 @@ and reports every problem, naming the directive or row:
     link to the row before it;
   - a directive without its creation row, a gap in its ledger seq numbers, or a
     status that differs from its last ledger row's;
+  - a budget_ledger row whose state differs from its append-only trail;
   - relative to the latest anchor in the artifact store (anchors/ beside the
     artifacts): a deleted tail (the anchored head row missing, or fewer rows up
     to it than anchored) or a rewritten history (its hash or the digest differs).
@@ -72,14 +74,18 @@ async function main(args: string[]): Promise<number> {
       ...(values.directive === undefined ? {} : { directiveId: values.directive }),
       ...(latest ? { anchor: latest.anchor } : {}),
     });
-    const clean = report.findings.length === 0;
+    const budget = values.directive === undefined ? await auditBudgetTrail(sql) : [];
+    const clean = report.findings.length === 0 && budget.length === 0;
     const written = clean && values.anchor
       ? await anchorLedger(sql, store, { now: new Date() })
       : undefined;
     if (values.json) {
-      console.log(JSON.stringify({ ...report, ...(written ? { anchored: written } : {}) }));
+      console.log(
+        JSON.stringify({ ...report, budget, ...(written ? { anchored: written } : {}) }),
+      );
     } else {
       for (const finding of report.findings) console.error(`audit: ${finding.problem}`);
+      for (const finding of budget) console.error(`audit: ${finding.problem}`);
       if (clean) {
         const against = latest ? `; it matches anchor ${latest.name}` : "; no anchor yet";
         console.log(

@@ -16,6 +16,7 @@ import { historyCommand, listCommand, statusCommand } from "./_keel/inspect.ts";
 import { policyCommand } from "./_keel/policy.ts";
 import { submitCommand, watchCommand } from "./_keel/submit.ts";
 import { scoreCommand } from "./_keel/score.ts";
+import { tokenCommand } from "./_keel/token.ts";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { parseTelemetryConfig, readEnv, TELEMETRY_ENV } from "../config/mod.ts";
 import { startTelemetry, type Telemetry } from "../telemetry/otel.ts";
@@ -33,6 +34,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   history: historyCommand,
   score: scoreCommand,
   policy: policyCommand,
+  token: tokenCommand,
 };
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";

@@ -29,7 +29,8 @@ artifacts kept in the object store (64 KiB and more) are removed from it,
 unless an artifact that was not pruned shares the same body.
 
 Never touched: directive_transitions (the ledger), approvals,
-policy_evaluations, evaluations, budget_ledger, directives.
+policy_evaluations, evaluations, budget_ledger, budget_ledger_events,
+directives, and the ledger anchors (anchors/ beside the artifacts).
 
 Options:
   --older-than DURATION  e.g. 30d, 12h, 90m, 3600s, 2w (required)

@@ -5,6 +5,8 @@
  * @module
  */
 import { z } from "zod";
+import type { ApiToken } from "../auth/tokens.ts";
+import { parseTokenList, TokenListError } from "../auth/token_list.ts";
 
 /** One documented environment variable. */
 export interface EnvVar {
@@ -42,7 +44,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: "TEMPORAL_TASK_QUEUE", description: "Task queue the worker polls", default: "keel" },
   {
     name: "KEEL_POLICY_FILE",
-    description: "Policy the worker evaluates directives against (JSON, see policies/README.md)",
+    description:
+      "Policy the worker evaluates directives against, and the active side of keel policy diff (JSON, see policies/README.md)",
     default: "policies/default.json",
   },
   {
@@ -193,12 +196,28 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: "KEEL_HTTP_PORT", description: "Port the HTTP API listens on", default: "8080" },
   {
     name: "KEEL_API_TOKENS",
-    description: "Bearer tokens of the HTTP API as name:token,name2:token2; unset: read-only API",
+    description:
+      "API tokens as name:scope+scope:sha256hex,... (scopes read, submit, approve, abort, score, admin); `deno task keel token new` prints an entry",
+  },
+  {
+    name: "KEEL_PUBLIC_READ",
+    description: "1: GET /api routes need no token (anyone reaching the server reads everything)",
+    default: "0",
+  },
+  {
+    name: "KEEL_ALLOWED_HOSTS",
+    description:
+      "Host header values the HTTP API answers, comma-separated; unset: the listen host, localhost and 127.0.0.1 with the port",
   },
   {
     name: "KEEL_HTTP_MAX_BODY_BYTES",
     description: "Largest request body the HTTP API accepts",
     default: "262144",
+  },
+  {
+    name: "KEEL_HTTP_REQUEST_TIMEOUT_MS",
+    description: "Milliseconds an HTTP request may take before it answers 503",
+    default: "30000",
   },
   { name: "KEEL_CORS_ORIGIN", description: "Origin allowed by CORS; unset: CORS is off" },
   {
@@ -701,9 +720,13 @@ const serverSchema = z.object({
   KEEL_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(
     Number(defaultOf("KEEL_HTTP_PORT")),
   ),
-  KEEL_API_TOKENS: z.string().optional(),
+  KEEL_PUBLIC_READ: z.enum(["0", "1"]).default("0"),
+  KEEL_ALLOWED_HOSTS: z.string().max(4000).optional(),
   KEEL_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(
     Number(defaultOf("KEEL_HTTP_MAX_BODY_BYTES")),
+  ),
+  KEEL_HTTP_REQUEST_TIMEOUT_MS: timeoutMs.default(
+    Number(defaultOf("KEEL_HTTP_REQUEST_TIMEOUT_MS")),
   ),
   KEEL_CORS_ORIGIN: z.url().optional(),
   KEEL_TEMPORAL_UI_URL: z.url().default(defaultOf("KEEL_TEMPORAL_UI_URL")),
@@ -715,46 +738,61 @@ export interface ServerConfig {
   readonly host: string;
   /** Listen port. */
   readonly port: number;
-  /** Bearer token → identity; empty means a read-only API. */
-  readonly tokens: ReadonlyMap<string, string>;
+  /** The configured API tokens (hashes with names and scopes). */
+  readonly tokens: readonly ApiToken[];
+  /** Whether reads need no token (`KEEL_PUBLIC_READ=1`). */
+  readonly publicRead: boolean;
+  /** Host header values the server answers (`host` or `host:port`). */
+  readonly allowedHosts: readonly string[];
   /** Largest accepted request body. */
   readonly maxBodyBytes: number;
+  /** Milliseconds a request may take before it answers 503. */
+  readonly requestTimeoutMs: number;
   /** The CORS origin, or undefined when CORS is off. */
   readonly corsOrigin: string | undefined;
   /** The Temporal UI base URL. */
   readonly temporalUiUrl: string;
 }
 
-/** Parses `name:token,name2:token2`; names and tokens must be non-empty and tokens unique. */
-export function parseApiTokens(text: string | undefined): ReadonlyMap<string, string> {
-  const tokens = new Map<string, string>();
-  if (text === undefined) return tokens;
-  for (const entry of text.split(",")) {
-    const at = entry.indexOf(":");
-    const name = entry.slice(0, at).trim();
-    const token = entry.slice(at + 1).trim();
-    if (at < 1 || name === "" || token.length < 16) {
-      throw new ConfigError(
-        `Invalid configuration:\n  KEEL_API_TOKENS: entry "${name || entry.slice(0, 8)}…" ` +
-          "must be name:token with a token of at least 16 characters",
-      );
-    }
-    if (tokens.has(token)) {
-      throw new ConfigError(`Invalid configuration:\n  KEEL_API_TOKENS: "${name}" repeats a token`);
-    }
-    tokens.set(token, name);
+/**
+ * Parses `KEEL_API_TOKENS` (`name:scope+scope:sha256hex,...`); errors name the
+ * bad entry and never echo a token or hash.
+ */
+export function parseApiTokens(text: string | undefined): ApiToken[] {
+  try {
+    return parseTokenList(text);
+  } catch (error) {
+    if (!(error instanceof TokenListError)) throw error;
+    throw new ConfigError(
+      `Invalid configuration:\n${error.problems.map((p) => `  KEEL_API_TOKENS: ${p}`).join("\n")}`,
+      { cause: error },
+    );
   }
-  return tokens;
+}
+
+function hostWithPort(host: string, port: number): string {
+  return `${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
 }
 
 /** Parses the HTTP API configuration. */
 export function parseServerConfig(env: EnvSnapshot): ServerConfig {
-  const parsed = parseWith(serverSchema, env);
+  const { KEEL_API_TOKENS: tokens, ...rest } = env;
+  const parsed = parseWith(serverSchema, rest);
+  const allowedHosts = parsed.KEEL_ALLOWED_HOSTS === undefined
+    ? [...new Set([parsed.KEEL_HTTP_HOST, "localhost", "127.0.0.1"])].map((h) =>
+      hostWithPort(h, parsed.KEEL_HTTP_PORT)
+    )
+    : parsed.KEEL_ALLOWED_HOSTS.split(",").map((h) => h.trim().toLowerCase()).filter((h) =>
+      h !== ""
+    );
   return {
     host: parsed.KEEL_HTTP_HOST,
     port: parsed.KEEL_HTTP_PORT,
-    tokens: parseApiTokens(parsed.KEEL_API_TOKENS),
+    tokens: parseApiTokens(tokens),
+    publicRead: parsed.KEEL_PUBLIC_READ === "1",
+    allowedHosts,
     maxBodyBytes: parsed.KEEL_HTTP_MAX_BODY_BYTES,
+    requestTimeoutMs: parsed.KEEL_HTTP_REQUEST_TIMEOUT_MS,
     corsOrigin: parsed.KEEL_CORS_ORIGIN,
     temporalUiUrl: parsed.KEEL_TEMPORAL_UI_URL.replace(/\/$/, ""),
   };

@@ -12,3 +12,4 @@ export * from "./audit.ts";
 export * from "./anchor.ts";
 export * from "./intent.ts";
 export * from "./decisions.ts";
+export * from "./active.ts";

@@ -96,7 +96,10 @@ export function canonicalJson(value: unknown): string {
 /** Checks a submitter name as `directives.submitted_by` allows it: 1 to 200 characters. */
 function submitter(name: string): string {
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > 200 || !trimmed.isWellFormed()) {
+  if (
+    trimmed.length === 0 || trimmed.length > 200 || !trimmed.isWellFormed() ||
+    trimmed.includes("\u0000")
+  ) {
     throw new DirectiveValidationError([{
       path: "submitted_by",
       message: `submitter "${name.slice(0, 80)}" must be 1 to 200 characters of well-formed text`,

@@ -1,6 +1,6 @@
 import type { Sql } from "../db/mod.ts";
 import { type DirectiveRow, ExecutionRunRow } from "../models/mod.ts";
-import { insertArtifact, type PreparedArtifact } from "../artifacts/mod.ts";
+import { insertArtifacts, type PreparedArtifact } from "../artifacts/mod.ts";
 import { settleReservation } from "../budget/mod.ts";
 
 /** Thrown when a run id names no run. */
@@ -128,12 +128,10 @@ export async function finishRun(
       return { run: ExecutionRunRow.parse(existing), changed: false };
     }
     const run = ExecutionRunRow.parse(updated);
-    for (const artifact of ending.artifacts ?? []) {
-      await insertArtifact(tx, artifact, {
-        directiveId: run.directive_id,
-        runId: run.id,
-      });
-    }
+    await insertArtifacts(tx, ending.artifacts ?? [], {
+      directiveId: run.directive_id,
+      runId: run.id,
+    });
     if (ending.settle) await settleReservation(tx, ending.settle.key, ending.settle.amount);
     return { run, changed: true };
   }) as { run: ExecutionRunRow; changed: boolean };

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ObjectPurger } from "../artifacts/mod.ts";
+import { lockArtifactBody, type ObjectPurger } from "../artifacts/mod.ts";
 import type { Sql } from "../db/mod.ts";
 
 /** Thrown when a retention duration cannot be parsed. */
@@ -95,6 +95,11 @@ export interface PurgeReport {
  * Removes from the object store every body whose artifacts have all been
  * pruned: the URIs come from the tombstones, and a body still referenced by a
  * row that was not pruned (content addressing lets rows share one) is kept.
+ * Each body is removed in its own transaction holding the body lock
+ * (`lockArtifactBody`), which every writer of an artifact row also takes:
+ * the references are checked again under it, the object is removed, and only
+ * then is the lock released, so a worker recording the same bytes meanwhile
+ * either is seen and keeps the body, or finds it gone and stores it again.
  * Safe to run again: an object already gone is not an error.
  */
 export async function purgeStoredBodies(
@@ -116,7 +121,17 @@ export async function purgeStoredBodies(
       continue;
     }
     const key = uri.slice(purger.prefix.length);
-    if (options.dryRun || await purger.purge(key)) objectsPurged++;
+    if (options.dryRun) {
+      objectsPurged++;
+      continue;
+    }
+    const removed = await sql.begin(async (tx) => {
+      await lockArtifactBody(tx, key);
+      const [referenced] = await tx`
+        SELECT 1 FROM artifacts WHERE storage_uri = ${uri} AND pruned_at IS NULL LIMIT 1`;
+      return referenced ? false : await purger.purge(key);
+    });
+    if (removed) objectsPurged++;
   }
   return { objectsPurged, skipped };
 }

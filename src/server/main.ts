@@ -23,6 +23,7 @@ import {
   TELEMETRY_ENV,
 } from "../config/mod.ts";
 import { createHandler } from "./app.ts";
+import { loadPolicy, type PolicyConfig } from "../policy/mod.ts";
 import { artifactStorageFrom } from "../artifacts/mod.ts";
 import { startTelemetry } from "../telemetry/otel.ts";
 import { tracingClientInterceptor } from "../telemetry/temporal_tracing.ts";
@@ -41,7 +42,11 @@ const NAMES = [
   "KEEL_HTTP_PORT",
   "KEEL_API_TOKENS",
   "KEEL_DECISION_KEY",
+  "KEEL_POLICY_FILE",
+  "KEEL_PUBLIC_READ",
+  "KEEL_ALLOWED_HOSTS",
   "KEEL_HTTP_MAX_BODY_BYTES",
+  "KEEL_HTTP_REQUEST_TIMEOUT_MS",
   "KEEL_CORS_ORIGIN",
   "KEEL_TEMPORAL_UI_URL",
   ...ARTIFACT_ENV,
@@ -73,12 +78,21 @@ async function main(): Promise<void> {
       ],
     },
   });
+  const registry = createRegistry(BUILTIN_MODULES);
+  const policy = await activePolicy(parseWorkerConfig(env).policyFile);
   const handler = createHandler({
     sql,
+    policy,
+    moduleOf: (type) => registry.find(type),
     target: { client, taskQueue: temporal.taskQueue, maxAttempts },
-    schema: createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() }),
+    schema: createDirectiveSchema({ moduleTypes: registry.types() }),
     tokens: server.tokens,
+    publicRead: server.publicRead,
+    allowedHosts: server.allowedHosts,
     maxBodyBytes: server.maxBodyBytes,
+    requestTimeoutMs: server.requestTimeoutMs,
+    // An Update must end before the request does.
+    updateDeadlineMs: Math.max(1000, server.requestTimeoutMs - 5000),
     corsOrigin: server.corsOrigin,
     temporalUiUrl: server.temporalUiUrl,
     artifacts,
@@ -88,8 +102,8 @@ async function main(): Promise<void> {
     port: server.port,
     onListen: ({ hostname, port }) =>
       console.log(
-        `keel server on http://${hostname}:${port} (${
-          server.tokens.size === 0 ? "read-only" : `${server.tokens.size} token(s)`
+        `keel server on http://${hostname}:${port} (${server.tokens.length} token(s)${
+          server.publicRead ? ", public reads" : ""
         })`,
       ),
   }, handler);
@@ -100,6 +114,18 @@ async function main(): Promise<void> {
   await connection.close();
   await sql.end({ timeout: 5 });
   await telemetry.shutdown();
+}
+
+/** The policy the what-if route compares against; a server without one still serves the rest. */
+async function activePolicy(file: string): Promise<PolicyConfig | undefined> {
+  try {
+    return await loadPolicy(file);
+  } catch (error) {
+    console.error(
+      `keel server: no active policy for POST /api/policy/what-if: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
 }
 
 if (import.meta.main) await main();

@@ -10,7 +10,6 @@ import { tracingClientInterceptor } from "../../telemetry/temporal_tracing.ts";
 import { parseArgs } from "node:util";
 import { Client, Connection } from "@temporalio/client";
 import {
-  ConfigError,
   type EnvSnapshot,
   parseActor,
   parseDatabaseConfig,
@@ -20,32 +19,12 @@ import {
   readEnv,
 } from "../../config/mod.ts";
 import { connect, redactUrl, type Sql } from "../../db/mod.ts";
-import {
-  DecisionConflictError,
-  DirectiveConflictError,
-  DirectiveNotFoundError,
-  DirectiveValidationError,
-  IdempotencyConflictError,
-  IllegalTransitionError,
-  TransitionRequestError,
-} from "../../directives/mod.ts";
+import { DirectiveNotFoundError, DirectiveValidationError } from "../../directives/mod.ts";
+import { errorKindOf, EXIT } from "../../errors/table.ts";
 import type { LoopTarget } from "../../loop/mod.ts";
 
 /** The CLI's exit codes; `keel --help` and docs/cli.md document them. */
-export const EXIT = {
-  /** Done; when following, the directive completed. */
-  ok: 0,
-  /** The followed directive ended blocked or aborted, or the operation was refused. */
-  refused: 1,
-  /** Bad command line, unreadable input file or bad configuration. */
-  usage: 2,
-  /** No directive has that id. */
-  notFound: 3,
-  /** The directive document (or, for `policy diff`, the candidate policy) is not valid. */
-  invalid: 4,
-  /** The database or Temporal could not be reached. */
-  unreachable: 5,
-} as const;
+export { EXIT };
 
 /** The table printed by the help text and docs/cli.md. */
 export const EXIT_CODES_HELP = `Exit codes:
@@ -137,14 +116,13 @@ export function classify(error: unknown): CliError {
   if (error instanceof DirectiveNotFoundError) {
     return new CliError(EXIT.notFound, "not_found", message, { id: error.directiveId });
   }
-  if (
-    error instanceof DirectiveConflictError || error instanceof DecisionConflictError ||
-    error instanceof IdempotencyConflictError || error instanceof IllegalTransitionError
-  ) {
-    return new CliError(EXIT.refused, "conflict", message);
-  }
-  if (error instanceof TransitionRequestError || error instanceof ConfigError) {
-    return new CliError(EXIT.usage, "usage", message);
+  const found = errorKindOf(error);
+  if (found !== undefined) {
+    // Input and configuration errors are usage errors to the CLI.
+    const kind = found.kind === "invalid_input" || found.kind === "configuration"
+      ? "usage"
+      : found.kind;
+    return new CliError(found.exit, kind, message);
   }
   if (error instanceof Deno.errors.NotCapable) {
     return new CliError(

@@ -5,32 +5,19 @@
  *
  * @module
  */
-import type { Sql } from "../../db/mod.ts";
-import { DirectiveNotFoundError, isTerminal } from "../../directives/mod.ts";
-import { DirectiveRow } from "../../models/mod.ts";
+import { isTerminal } from "../../directives/mod.ts";
+import { lastRun, ledgerAfter, loadDirective } from "../../directives/queries.ts";
 import { type Context, EXIT, printJson } from "./common.ts";
-import { type LedgerEntry, transitionJson, transitionLine } from "./format.ts";
+import { transitionJson, transitionLine } from "./format.ts";
 
 /** How often the database is polled while following. */
 export const POLL_MS = 500;
 
-/** Loads a directive or throws {@linkcode DirectiveNotFoundError}. */
-export async function loadDirective(sql: Sql, id: string): Promise<DirectiveRow> {
-  const [row] = await sql`SELECT * FROM directives WHERE id = ${id}`;
-  if (!row) throw new DirectiveNotFoundError(id);
-  return DirectiveRow.parse(row);
-}
+/** Loads a directive or throws `DirectiveNotFoundError` (the shared query). */
+export { loadDirective };
 
-/** Ledger rows of a directive after row `afterId`, oldest first. */
-export async function ledgerAfter(sql: Sql, id: string, afterId = "0"): Promise<LedgerEntry[]> {
-  return [
-    ...await sql<LedgerEntry[]>`
-      SELECT id::text AS id, at, from_status, to_status, actor, reason, hash
-        FROM directive_transitions
-       WHERE directive_id = ${id} AND directive_transitions.id > ${afterId}::bigint
-       ORDER BY directive_transitions.id -- the bigint column, not the text alias`,
-  ];
-}
+/** Ledger rows of a directive after a row id (the shared query). */
+export { ledgerAfter };
 
 /** How a followed directive ended. */
 export interface FollowResult {
@@ -65,9 +52,7 @@ export async function follow(ctx: Context, id: string): Promise<number> {
       } else ctx.io.out(transitionLine(entry));
     }
     if (isTerminal(directive.status)) {
-      const [run] = await sql<{ attempt: number; status: string; outcome: string | null }[]>`
-        SELECT attempt, status, outcome FROM execution_runs
-         WHERE directive_id = ${id} ORDER BY attempt DESC LIMIT 1`;
+      const run = await lastRun(sql, id);
       const result: FollowResult = {
         directive_id: id,
         status: directive.status,

@@ -5,22 +5,8 @@
  */
 
 /** A ledger row as the CLI reads it. */
-export interface LedgerEntry {
-  /** The row id (bigint, as text). */
-  readonly id: string;
-  /** When. */
-  readonly at: Date;
-  /** From status; null for the creation row. */
-  readonly from_status: string | null;
-  /** To status. */
-  readonly to_status: string;
-  /** Who. */
-  readonly actor: string;
-  /** Why. */
-  readonly reason: string;
-  /** The row's hash. */
-  readonly hash: string;
-}
+export type { LedgerEntry } from "../../directives/queries.ts";
+import type { LedgerEntry } from "../../directives/queries.ts";
 
 /** An ISO 8601 UTC time, to the millisecond. */
 export function time(value: Date | null | undefined): string {

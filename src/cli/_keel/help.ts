@@ -25,6 +25,9 @@ Commands:
   score <id> --score S     record a late score (0..1) for a directive
   policy diff <candidate>  which stored directives a candidate policy would
                            decide differently from the active one (read only)
+  token new --name N --scopes S
+                           generate an HTTP API token; prints it once with the
+                           KEEL_API_TOKENS entry (its sha256) to configure
 
 Options (every command):
   --json       print machine-readable JSON instead of text (errors too, as
@@ -56,6 +59,22 @@ See docs/cli.md.`;
 
 /** Per-command help. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  token: `Usage: deno task keel token new --name <name> --scopes <scope,scope> [--json]
+
+Generates a random API token for the HTTP API and prints it once, with the
+entry to add to the server's KEEL_API_TOKENS (name:scope+scope:sha256hex). The
+token is stored nowhere: configuration holds only its sha256.
+
+Scopes: read (GET /api/...), submit (POST /api/directives), approve (approve
+and reject), abort, score (late scores), admin (every scope).
+
+Options:
+  --name    the principal's name: the ledger actor and submitted_by
+            (letters, digits and _ . : @ -, up to 200)
+  --scopes  comma-separated scopes, e.g. read,approve
+  --json    {"name", "scopes", "token", "entry"}
+
+Exit codes: 0 printed; 2 usage (bad name or scope).`,
   submit: `Usage: deno task keel submit <file|-> [--detach] [--json]
        deno task keel submit --batch <file|-> [--json]
 
@@ -138,7 +157,7 @@ directive; 5 unreachable.`,
   status: `Usage: deno task keel status <id> [--json]
 
 Shows the directive (type, status, version, issued_by, objective, budget,
-timebox), its policy verdict (rule, reason, policy version), its approval,
+timebox), its policy verdict (rule, reason, policy version and sha256), its approval,
 runs, artifacts (kind, size, sha256), evaluations, and the loop's live phase
 from its status query while it runs.
 

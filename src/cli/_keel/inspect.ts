@@ -5,7 +5,9 @@
  * @module
  */
 import { isTerminal } from "../../directives/mod.ts";
-import { DIRECTIVE_STATUSES, type DirectiveRow } from "../../models/mod.ts";
+import { DIRECTIVE_STATUSES, DirectiveRow } from "../../models/mod.ts";
+import { directiveDetail, listDirectives } from "../../directives/queries.ts";
+import { loopState } from "../../loop/commands.ts";
 import {
   directiveWorkflowId,
   type LoopStatus,
@@ -44,17 +46,15 @@ async function loopView(ctx: Context, directive: DirectiveRow): Promise<LoopView
   if (isTerminal(directive.status)) return { state: "ended", note: "the directive has ended" };
   try {
     const { client } = await ctx.temporal();
-    const handle = client.workflow.getHandle(directiveWorkflowId(directive.id));
-    const described = await client.withDeadline(Date.now() + 5_000, () => handle.describe());
-    if (described.status.name !== "RUNNING") {
-      return { state: "ended", note: `the loop is ${described.status.name}` };
+    const state = await loopState(client, directive.id);
+    if (state.state === "absent") {
+      return { state: "absent", note: "no loop has been started; the reconciler adopts it" };
     }
+    if (state.state === "ended") return { state: "ended", note: `the loop is ${state.status}` };
+    const handle = client.workflow.getHandle(directiveWorkflowId(directive.id));
     const status = await client.withDeadline(Date.now() + 5_000, () => handle.query(statusQuery));
     return { state: "running", status };
   } catch (error) {
-    if ((error as Error).name === "WorkflowNotFoundError") {
-      return { state: "absent", note: "no loop has been started; the reconciler adopts it" };
-    }
     return { state: "unknown", note: `cannot ask the loop: ${(error as Error).message}` };
   } finally {
     await ctx.closeTemporal();
@@ -66,29 +66,70 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
   const { positionals } = parseCommand("status", args, {}, { min: 1, max: 1, names: "<id>" });
   const id = directiveIdArg("status", positionals[0]);
   const sql = await ctx.db();
-  const directive = await loadDirective(sql, id);
-  const policy = await sql`
-    SELECT policy_name, policy_version, policy_sha256, verdict, rule, reason, auto_approve,
-           granted_permissions, evaluated_at
-      FROM policy_evaluations WHERE directive_id = ${id} ORDER BY evaluated_at DESC`;
-  const [approval] = await sql`
-    SELECT decision, actor, reason, decided_at FROM approvals WHERE directive_id = ${id}`;
-  const runs = await sql`
-    SELECT id, attempt, module, status, outcome, message, budget_consumed, started_at, finished_at
-      FROM execution_runs WHERE directive_id = ${id} ORDER BY attempt`;
-  const artifacts = await sql`
-    SELECT id, run_id, kind, content_type, size_bytes::float8 AS size_bytes, sha256,
-           storage_uri, created_at
-      FROM artifacts WHERE directive_id = ${id} ORDER BY created_at, id`;
-  const evaluations = await sql`
-    SELECT run_id, evaluator, score, dimensions, created_at
-      FROM evaluations WHERE directive_id = ${id} ORDER BY created_at, id`;
+  const detail = await directiveDetail(sql, id);
+  const directive = DirectiveRow.parse(detail.directive);
+  const pick = (row: Record<string, unknown>, keys: readonly string[]) =>
+    // deno-lint-ignore no-explicit-any
+    Object.fromEntries(keys.map((k) => [k, row[k]])) as Record<string, any>;
+  const policy = [...detail.policy].reverse().map((p) =>
+    pick(p, [
+      "policy_name",
+      "policy_version",
+      "policy_sha256",
+      "approvals_required",
+      "verdict",
+      "rule",
+      "reason",
+      "auto_approve",
+      "granted_permissions",
+      "evaluated_at",
+    ])
+  );
+  const approvalRows = detail.approvals.map((row) =>
+    pick(row, ["decision", "actor", "reason", "decided_at"])
+  );
+  const approval = approvalRows.find((row) => row.decision === "rejected") ?? approvalRows.at(-1);
+  const quorum = {
+    approvals: approvalRows.filter((row) => row.decision === "approved").length,
+    required: (policy[0]?.approvals_required as number | undefined) ?? 1,
+  };
+  const runs = detail.runs.map((r) =>
+    pick(r, [
+      "id",
+      "attempt",
+      "module",
+      "status",
+      "outcome",
+      "message",
+      "budget_consumed",
+      "started_at",
+      "finished_at",
+    ])
+  );
+  const artifacts = detail.artifacts.map((a) => {
+    const picked = pick(a, [
+      "id",
+      "run_id",
+      "kind",
+      "content_type",
+      "sha256",
+      "storage_uri",
+      "created_at",
+    ]);
+    picked.size_bytes = Number(a.size_bytes);
+    return picked;
+  });
+  const evaluations = detail.evaluations.map((e) =>
+    pick(e, ["run_id", "evaluator", "score", "dimensions", "created_at"])
+  );
   const loop = await loopView(ctx, directive);
   if (ctx.json) {
     printJson(ctx, {
       directive: directiveJson(directive),
       policy: policy.map((p) => ({ ...p, evaluated_at: time(p.evaluated_at) })),
       approval: approval ? { ...approval, decided_at: time(approval.decided_at) } : null,
+      approvals: approvalRows.map((a) => ({ ...a, decided_at: time(a.decided_at) })),
+      quorum,
       runs: runs.map((r) => ({
         ...r,
         started_at: time(r.started_at),
@@ -122,13 +163,13 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
     out(`policy sha ${verdict.policy_sha256 ?? "not recorded (verdict predates policy hashes)"}`);
   }
   if (verdict?.verdict === "ALLOW") out(`grants     ${grantsText(verdict.granted_permissions)}`);
-  out(
-    approval
-      ? `approval   ${approval.decision} by ${approval.actor} at ${
-        time(approval.decided_at)
-      }: ${approval.reason}`
-      : "approval   none",
-  );
+  if (approvalRows.length === 0) out("approval   none");
+  for (const a of approvalRows) {
+    out(`approval   ${a.decision} by ${a.actor} at ${time(a.decided_at)}: ${a.reason}`);
+  }
+  if (verdict?.verdict === "ALLOW" && !verdict.auto_approve) {
+    out(`quorum     ${quorum.approvals} of ${quorum.required} approval(s)`);
+  }
   if (runs.length === 0) out("runs       none");
   for (const r of runs) {
     out(
@@ -180,26 +221,18 @@ export async function listCommand(ctx: Context, args: readonly string[]): Promis
     throw usage("list", `--limit "${limitText}" must be a whole number from 1 to 200`);
   }
   const sql = await ctx.db();
-  const rows = await sql<
-    {
-      id: string;
-      type: string;
-      status: string;
-      version: number;
-      issued_by: string;
-      objective: string;
-      created_at: Date;
-    }[]
-  >`
-    SELECT id, type, status, version, issued_by, objective, created_at
-      FROM directives
-     WHERE (${status ?? null}::text IS NULL OR status = ${status ?? null})
-       AND (${type ?? null}::text IS NULL OR type = ${type ?? null})
-     ORDER BY created_at DESC, id DESC
-     LIMIT ${limit}`;
+  const { items: rows } = await listDirectives(sql, { status, type, limit });
   if (ctx.json) {
     printJson(ctx, {
-      directives: rows.map((r) => ({ ...r, created_at: time(r.created_at) })),
+      directives: rows.map((r) => ({
+        id: r.id,
+        type: r.type,
+        status: r.status,
+        version: r.version,
+        issued_by: r.issued_by,
+        objective: r.objective,
+        created_at: time(r.created_at),
+      })),
     });
     return EXIT.ok;
   }

@@ -53,7 +53,8 @@ async function policyFile(path: string, role: "candidate" | "active"): Promise<P
       );
     }
     if (cause instanceof Deno.errors.NotFound) {
-      throw usage("policy", `${role} policy "${path}" does not exist`);
+      const hint = role === "active" ? " (set KEEL_POLICY_FILE or --active)" : "";
+      throw usage("policy", `${role} policy "${path}" does not exist${hint}`);
     }
     const unreadable = error.issues.length === 0 && !(cause instanceof SyntaxError);
     const fields = error.issues.map((issue) => ({ path: issue.path, message: issue.message }));

@@ -3,7 +3,7 @@ const main = document.getElementById("main");
 const errorBox = document.getElementById("error");
 const tokenInput = document.getElementById("token");
 const tokenState = document.getElementById("token-state");
-let config = { temporal_ui_url: null, read_only: true };
+let config = { temporal_ui_url: null, public_read: false };
 let timer;
 
 function token() {
@@ -119,11 +119,24 @@ function section(title, ...children) {
 
 async function artifactBlock(id, artifact) {
   const href = `/api/directives/${id}/artifacts/${artifact.id}`;
+  // A plain link would not carry the bearer token: fetch, then save the blob.
+  const download = el("button", { type: "button", text: "download" });
+  download.addEventListener("click", async () => {
+    try {
+      const blob = await (await api(href)).blob();
+      const url = URL.createObjectURL(blob);
+      const link = el("a", { href: url, download: `${artifact.kind}-${artifact.id}` });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      showError(error.message);
+    }
+  });
   const item = el(
     "li",
     {},
     `${artifact.kind} (${artifact.content_type}, ${artifact.size_bytes} bytes) `,
-    el("a", { href, download: `${artifact.kind}-${artifact.id}`, text: "download" }),
+    download,
   );
   const textual = /^(text\/|application\/json)/.test(artifact.content_type);
   if (textual && Number(artifact.size_bytes) <= 16384) {
@@ -234,6 +247,12 @@ async function render() {
   const [path, search] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(search ?? "");
   try {
+    if (!config.public_read && token() === "") {
+      main.replaceChildren(
+        el("p", { id: "token-needed", text: "Enter an API token with the read scope above." }),
+      );
+      return;
+    }
     let nodes;
     if (path?.startsWith("/d/")) nodes = await directiveView(path.slice(3));
     else if (path === "/inbox") nodes = await inboxView();
@@ -254,8 +273,15 @@ document.getElementById("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem("keel-token", tokenInput.value);
   tokenInput.value = "";
-  tokenState.textContent = token() ? "token set for this tab" : "no token: read-only";
+  tokenState.textContent = tokenText();
+  clearError();
+  render();
 });
+
+function tokenText() {
+  if (token()) return "token set for this tab";
+  return config.public_read ? "no token: reading only" : "no token: enter one to read";
+}
 
 globalThis.addEventListener("hashchange", render);
 try {
@@ -263,7 +289,7 @@ try {
 } catch (error) {
   showError(error.message);
 }
-tokenState.textContent = token() ? "token set for this tab" : "no token: read-only";
+tokenState.textContent = tokenText();
 await render();
 
 /** A granted permission set in one line, as `keel status` prints it. */
