@@ -347,5 +347,6 @@ loopTest("a business error reaches the caller as a typed, non-retried failure", 
   assert(failure instanceof ApplicationFailure, String(error.cause));
   assertEquals([failure.type, failure.nonRetryable], ["DecisionConflictError", true]);
   assertStringIncludes(failure.message, `already rejected by "api:bob"`);
-  await handle.terminate("test done");
+  // The refusal told the loop of the stored rejection: it ends without waiting.
+  assertEquals((await waitForLoop(h.client, id)).status, "aborted");
 });

@@ -13,7 +13,9 @@ const MAX = 4096;
 
 const ALICE = await testToken("alice", ["read", "submit", "approve", "abort", "score"]);
 const TOKEN = ALICE.token;
-const alice = { tokens: [ALICE.entry] };
+// Bob approves what Alice submits: the submitter may not approve her own.
+const BOB = await testToken("bob", ["read", "approve"]);
+const alice = { tokens: [ALICE.entry, BOB.entry] };
 
 async function gate(h: LoopHarness, id: string): Promise<void> {
   const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
@@ -57,17 +59,24 @@ Deno.test({
       }, TOKEN);
       // The body's actor is refused: the ledger actor is the token's identity.
       await problemOf(approved, 400);
+      // Separation of duties: the submitter cannot approve; another principal can.
+      const own = await problemOf(
+        await post(`${base}/api/directives/${id}/approve`, { reason: "mine" }, TOKEN),
+        409,
+      );
+      assertStringIncludes(String(own.detail), "separation of duties");
       const ok = await post(
         `${base}/api/directives/${id}/approve`,
         { reason: "looks right" },
-        TOKEN,
+        BOB.token,
       );
       assertEquals(await ok.json(), { id, decision: "approved", status: "approved", via: "loop" });
       assertEquals((await waitForLoop(h.client, id)).status, "complete");
 
       const detail = await (await get(`${base}/api/directives/${id}`, TOKEN)).json();
       assertEquals(detail.directive.status, "complete");
-      assertEquals(detail.approvals[0].actor, "alice");
+      assertEquals(detail.approvals[0].actor, "bob");
+      assertEquals(detail.directive.submitted_by, "alice");
       assertEquals(detail.approvals[0].reason, "looks right");
       assertEquals(detail.ledger.length, (await ledgerOf(h.sql, id)).length);
       assert(detail.policy.length >= 1);

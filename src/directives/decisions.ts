@@ -141,13 +141,14 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
         `directive ${directive.id} is not auto-approved by its verdict; "${request.actor}" cannot approve it`,
       );
     }
+    // The submitter may withdraw (reject) their own directive, never approve it.
     if (
-      !request.byPolicy && verdict.separate_submitter && directive.submitted_by === request.actor
+      request.decision === "approved" && !request.byPolicy && verdict.separate_submitter &&
+      directive.submitted_by === request.actor
     ) {
       throw new SeparationOfDutiesError(
-        `"${request.actor}" submitted directive ${directive.id} and so cannot ${
-          request.decision === "approved" ? "approve" : "reject"
-        } it (separation of duties)`,
+        `"${request.actor}" submitted directive ${directive.id} and so cannot approve it ` +
+          `(separation of duties)`,
       );
     }
     if (request.nonce !== undefined) {

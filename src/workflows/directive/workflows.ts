@@ -216,7 +216,8 @@ export async function runDirectiveLoop(
   async function decide(kind: "approved" | "rejected", by: Attribution): Promise<DecisionReply> {
     // One decision at a time: a second waits for the first instead of being
     // refused, so every message is heard.
-    await condition(() => !deciding);
+    // The check and the claim run without an await between them.
+    while (deciding) await condition(() => !deciding);
     if (decided !== undefined) {
       throw ApplicationFailure.nonRetryable(
         `directive ${directiveId} already has a decision (${decided})`,
