@@ -435,6 +435,12 @@ Deno.test("usage errors exit 2 and name the bad argument", async () => {
     [["list", "--status", "done"], `--status "done" is not one of`],
     [["approve", crypto.randomUUID()], "--reason is required"],
     [["abort", crypto.randomUUID(), "--reason", " "], "--reason must not be blank"],
+    // Refused before anything is sent: the ledger's limit less the prefix a rejection gets.
+    [
+      ["reject", crypto.randomUUID(), "--reason", "x".repeat(1991)],
+      "--reason must be at most 1990",
+    ],
+    [["approve", crypto.randomUUID(), "--reason", "ok", "--actor", "policy:x"], "--actor"],
     [["submit"], "missing <file|->"],
     [["token", "new", "--name", "ops", "--scopes", "read,fly"], `"fly" is not one of`],
     [["token", "new", "--scopes", "read"], "--name is required"],

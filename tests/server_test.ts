@@ -6,7 +6,8 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { waitForLoop } from "../src/loop/mod.ts";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
 import { echoDocument } from "./_directives.ts";
-import { eventually, ledgerOf, type LoopHarness } from "./_loop.ts";
+import { eventually, ledgerOf, type LoopHarness, testPolicy } from "./_loop.ts";
+import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
 import { get, post, problemOf, testToken, withApi } from "./_api.ts";
 
 const MAX = 4096;
@@ -218,5 +219,80 @@ Deno.test({
          WHERE directive_id = ${id} AND run_id IS NULL`;
       assertEquals(rows.map((r) => [r.evaluator, r.score]), [["human:alice", 0.9]]);
     }, { policy: { auto_approve_types: ["noop", "echo"] } });
+  },
+});
+
+Deno.test({
+  name:
+    "server: reasons the ledger cannot store are refused at once; the directive stays decidable",
+  ...opts,
+  async fn() {
+    await withApi(alice, async (base, h) => {
+      const created = await post(`${base}/api/directives`, echoDocument(), TOKEN);
+      const id: string = (await created.json()).directive.id;
+      await gate(h, id);
+      const bad = ["x".repeat(2000), "before\u0000after", "half \ud800 a pair"];
+      for (const reason of bad) {
+        for (const action of ["approve", "reject", "abort"]) {
+          const refused = await problemOf(
+            await post(`${base}/api/directives/${id}/${action}`, { reason }, BOB.token),
+            action === "abort" ? 403 : 400,
+          );
+          if (action !== "abort") assertStringIncludes(JSON.stringify(refused.errors), "reason");
+        }
+        const refused = await problemOf(
+          await post(`${base}/api/directives/${id}/abort`, { reason }, TOKEN),
+          400,
+        );
+        assertStringIncludes(JSON.stringify(refused.errors), "reason");
+      }
+      const [row] = await h.sql`SELECT status FROM directives WHERE id = ${id}`;
+      assertEquals(row?.status, "proposed");
+      const ended = await post(`${base}/api/directives/${id}/abort`, { reason: "clean" }, TOKEN);
+      assertEquals((await ended.json()).status, "aborted");
+    });
+  },
+});
+
+Deno.test({
+  name: "server: policy what-if needs admin, names a bad candidate's field, and writes nothing",
+  ...opts,
+  async fn() {
+    const ADMIN = await testToken("root", ["admin"]);
+    const active = await testPolicy();
+    await withApi(
+      {
+        tokens: [ALICE.entry, ADMIN.entry],
+        policy: active,
+        moduleOf: (type) => createRegistry(BUILTIN_MODULES).find(type),
+      },
+      async (base, h) => {
+        const created = await post(`${base}/api/directives`, echoDocument(), TOKEN);
+        const id: string = (await created.json()).directive.id;
+        await gate(h, id);
+        const candidate = JSON.parse(await Deno.readTextFile("policies/default.json"));
+        candidate.allowed_types = ["noop", "fail_intentionally", "http_request"];
+        delete candidate.budget_ceilings.echo;
+        delete candidate.required_fields.echo;
+        const url = `${base}/api/policy/what-if`;
+        await problemOf(await post(url, { candidate }, TOKEN), 403);
+        const counts = async () =>
+          (await h.sql`
+            SELECT (SELECT count(*)::int FROM directive_transitions) AS ledger,
+                   (SELECT count(*)::int FROM policy_evaluations) AS verdicts`)[0];
+        const before = await counts();
+        const answer = await post(url, { candidate, days: 1 }, ADMIN.token);
+        assertEquals(answer.status, 200);
+        const result = await answer.json();
+        assertEquals(result.changes.map((c: { directive_id: string }) => c.directive_id), [id]);
+        assertEquals(result.changes[0].candidate.verdict, "BLOCK");
+        assertEquals(await counts(), before);
+        const bad = await problemOf(
+          await post(url, { candidate: { ...candidate, max_timebox_seconds: 0 } }, ADMIN.token),
+          400,
+        );
+        assertStringIncludes(JSON.stringify(bad.errors), "max_timebox_seconds");
+      },
+    );
   },
 });

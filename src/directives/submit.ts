@@ -48,11 +48,34 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/**
+ * Keys a JavaScript object cannot hold as plain data: validation would drop
+ * them (or a careless copy would turn them into a prototype change), so a
+ * document that has one is refused rather than silently changed.
+ */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__"]);
+
+/** Every path (`payload.a.__proto__`) at which `value` holds an unsafe key. */
+function unsafeKeyPaths(value: unknown, path: (string | number)[] = []): FieldError[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => unsafeKeyPaths(item, [...path, i]));
+  if (value === null || typeof value !== "object") return [];
+  return Object.keys(value).flatMap((key) =>
+    UNSAFE_KEYS.has(key)
+      ? [{
+        path: jsonPath([...path, key]),
+        message: `the key "${key}" is not allowed (it would be dropped, not stored)`,
+      }]
+      : unsafeKeyPaths((value as Record<string, unknown>)[key], [...path, key])
+  );
+}
+
 /** Checks a document against the contract; throws with every field error. */
 export function parseDirective(
   schema: DirectiveSchema,
   document: unknown,
 ): z.output<DirectiveSchema> {
+  const unsafe = unsafeKeyPaths(document);
+  if (unsafe.length > 0) throw new DirectiveValidationError(unsafe);
   const result = schema.safeParse(document);
   if (result.success) return result.data;
   throw new DirectiveValidationError(
