@@ -174,3 +174,24 @@ export async function runsOf(
        WHERE directive_id = ${directiveId} ORDER BY attempt`,
   ];
 }
+
+/** A test that runs `fn` against its own loop harness, stopped afterwards. */
+export function loopTest(
+  name: string,
+  fn: (h: LoopHarness) => Promise<void>,
+  options: Parameters<typeof startLoopHarness>[0] = {},
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const harness = await startLoopHarness(options);
+      try {
+        await fn(harness);
+      } finally {
+        await harness.stop();
+      }
+    },
+  });
+}

@@ -20,29 +20,9 @@ import {
   statusQuery,
 } from "../src/workflows/directive/api.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
-import { eventually, type LoopHarness, startLoopHarness } from "./_loop.ts";
+import { eventually, type LoopHarness, loopTest } from "./_loop.ts";
 
 const schema = builtinSchema();
-
-function governedTest(
-  name: string,
-  fn: (h: LoopHarness) => Promise<void>,
-  options: Parameters<typeof startLoopHarness>[0] = {},
-): void {
-  Deno.test({
-    name,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    async fn() {
-      const harness = await startLoopHarness(options);
-      try {
-        await fn(harness);
-      } finally {
-        await harness.stop();
-      }
-    },
-  });
-}
 
 async function atTheGate(
   h: LoopHarness,
@@ -81,7 +61,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   return String((error.cause as Error | undefined)?.message);
 }
 
-governedTest("a raw Temporal client cannot approve, reject or abort under any name", async (h) => {
+loopTest("a raw Temporal client cannot approve, reject or abort under any name", async (h) => {
   const id = await atTheGate(h);
   const before = await records(h, id);
   const raw = new Client({ connection: h.client.connection });
@@ -127,7 +107,7 @@ governedTest("a raw Temporal client cannot approve, reject or abort under any na
   assertEquals((await records(h, id)).nonces, 1);
 });
 
-governedTest(
+loopTest(
   "a reason the ledger cannot store is refused at once; the directive stays decidable",
   async (h) => {
     const id = await atTheGate(h);
@@ -154,7 +134,7 @@ governedTest(
   },
 );
 
-governedTest(
+loopTest(
   "a quorum needs distinct approvers; the same one twice counts once; a reject ends it",
   async (h) => {
     const id = await atTheGate(h);
@@ -203,7 +183,7 @@ governedTest(
   },
 );
 
-governedTest("the principal who submitted cannot approve; another one can", async (h) => {
+loopTest("the principal who submitted cannot approve; another one can", async (h) => {
   const id = await atTheGate(h, echoDocument(), "agent-7");
   const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
   const why = await refusal(

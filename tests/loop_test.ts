@@ -16,7 +16,7 @@ import {
   statusQuery,
 } from "../src/workflows/directive/api.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
-import { eventually, ledgerOf, type LoopHarness, runsOf, startLoopHarness } from "./_loop.ts";
+import { eventually, ledgerOf, type LoopHarness, loopTest, runsOf } from "./_loop.ts";
 
 const schema = builtinSchema();
 
@@ -37,26 +37,6 @@ async function capture(h: LoopHarness, id: string, name: string): Promise<void> 
       historyToJSON(history) + "\n",
     );
   }
-}
-
-function loopTest(
-  name: string,
-  fn: (h: LoopHarness) => Promise<void>,
-  options: Parameters<typeof startLoopHarness>[0] = {},
-): void {
-  Deno.test({
-    name,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    async fn() {
-      const harness = await startLoopHarness(options);
-      try {
-        await fn(harness);
-      } finally {
-        await harness.stop();
-      }
-    },
-  });
 }
 
 function noopDocument(payload: Record<string, unknown> = {}): Record<string, unknown> {
