@@ -202,3 +202,19 @@ loopTest("the principal who submitted cannot approve; another one can", async (h
   assertEquals(reply.directiveStatus, "approved");
   await waitForLoop(h.client, id);
 });
+
+loopTest(
+  "an approval signalled before the loop reaches its gate is kept, not dropped",
+  async (h) => {
+    const result = await submitAndStart(h.sql, h.target, { document: echoDocument(), schema });
+    const id = result.directive.id;
+    // Sent at once: the loop is most likely still evaluating the policy.
+    await h.client.workflow.getHandle(directiveWorkflowId(id)).signal(approveSignal, {
+      actor: "early-reviewer",
+      reason: "approved as soon as it was proposed",
+    });
+    assertEquals((await waitForLoop(h.client, id)).status, "complete");
+    const [row] = await h.sql`SELECT actor FROM approvals WHERE directive_id = ${id}`;
+    assertEquals(row?.actor, "early-reviewer");
+  },
+);
