@@ -26,7 +26,8 @@ echo "\$ keel submit - --detach   (an echo directive, key $key)"
 id=$(printf '%s' "$document" | keel submit - --detach | head -n 1)
 echo "$id"
 echo "\$ keel approve $id --reason 'demo: payload checked'"
-keel approve "$id" --reason "demo: payload checked" --actor "demo@keel.local"
+# Separation of duties: the approver is not the submitter (demo@keel.local, the issuer).
+keel approve "$id" --reason "demo: payload checked" --actor "demo-reviewer@keel.local"
 echo "\$ keel watch $id"
 keel watch "$id"
 echo "\$ keel history $id"

@@ -53,6 +53,15 @@ http_port="${KEEL_HTTP_PORT:-8080}"
 pg_port="${KEEL_PG_PORT:-54329}"
 mkdir -p .data
 export KEEL_ARTIFACT_DIR="${KEEL_ARTIFACT_DIR:-$root_dir/.data/artifacts}"
+# Approve, reject and abort are signed with a key the worker, the API and the
+# CLI share; locally, one random key kept in .data (reused by the next run).
+if [ -z "${KEEL_DECISION_KEY:-}" ]; then
+  if [ ! -s .data/decision-key ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .data/decision-key)
+  fi
+  KEEL_DECISION_KEY="$(cat .data/decision-key)"
+  export KEEL_DECISION_KEY
+fi
 
 pids=()
 pg_started=""

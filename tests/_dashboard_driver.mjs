@@ -40,9 +40,19 @@ try {
   const preview = page.getByLabel("echo preview");
   await preview.waitFor({ timeout: 30_000 });
   const errorHidden = await page.locator("#error").isHidden();
+  const quorum = await page.locator("#quorum").textContent();
+  const approvals = await page.locator("#approvals").textContent();
+  const submittedBy = await page.locator("#submitted-by").textContent();
   await page.screenshot({ path: "tests/output/dashboard_directive.png", fullPage: true });
   console.log(
-    JSON.stringify({ preview: await preview.textContent(), errorHidden, askedForToken }),
+    JSON.stringify({
+      preview: await preview.textContent(),
+      errorHidden,
+      askedForToken,
+      quorum,
+      approvals,
+      submittedBy,
+    }),
   );
 } finally {
   await browser.close();

@@ -1,17 +1,20 @@
 /**
  * The dashboard in a real headless Chromium (playwright-core, /usr/bin/chromium):
- * a directive submitted through the API is approved in the UI and completes.
+ * a directive submitted through the API is approved in the UI and completes,
+ * showing its submitter, "1 of 1 approvals" and the decision with its reason.
  * Screenshots land in tests/output/. The browser is driven from Node
  * (tests/_dashboard_driver.mjs): see there why not from Deno.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import { createHandler } from "../src/server/app.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { startLoopHarness } from "./_loop.ts";
 import { testToken } from "./_api.ts";
 
-const USER = await testToken("browser-user", ["read", "submit", "approve"]);
+const USER = await testToken("browser-user", ["read", "approve"]);
 const TOKEN = USER.token;
+// Separation of duties: whoever submits may not approve, so another principal submits.
+const SUBMITTER = await testToken("browser-submitter", ["submit"]);
 
 Deno.test({
   name: "dashboard: inbox, approve with a reason, see the directive complete with its artifact",
@@ -25,7 +28,7 @@ Deno.test({
         sql: h.sql,
         target: h.target,
         schema: builtinSchema(),
-        tokens: [USER.entry],
+        tokens: [USER.entry, SUBMITTER.entry],
         maxBodyBytes: 65536,
         temporalUiUrl: "http://127.0.0.1:8233",
         artifacts: h.artifacts,
@@ -35,7 +38,10 @@ Deno.test({
     try {
       const created = await fetch(`${base}/api/directives`, {
         method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${SUBMITTER.token}`,
+          "content-type": "application/json",
+        },
         body: JSON.stringify(echoDocument({
           objective: "Echo from the browser test",
           payload: { message: "seen in the browser" },
@@ -57,6 +63,9 @@ Deno.test({
       assertEquals(JSON.parse(seen.preview), { message: "seen in the browser" });
       assertEquals(seen.errorHidden, true);
       assertEquals(seen.askedForToken, true, "the page asked for a token before reading");
+      assertEquals(seen.quorum, "1 of 1 approvals");
+      assertStringIncludes(seen.approvals, "browser-user approved: checked in the browser");
+      assertEquals(seen.submittedBy, "browser-submitter");
 
       const [approval] = await h
         .sql`SELECT actor, reason FROM approvals WHERE directive_id = ${id}`;

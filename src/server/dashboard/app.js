@@ -178,6 +178,30 @@ function decisionForm(id) {
   return form;
 }
 
+/**
+ * "N of M approvals" (M from the latest policy verdict; N counts distinct
+ * approvers, as the quorum does) and every decision recorded, oldest first.
+ */
+function approvalNodes(detail) {
+  const decisions = [...detail.approvals].sort((a, b) => a.decided_at < b.decided_at ? -1 : 1);
+  const approvers = new Set(
+    decisions.filter((a) => a.decision === "approved").map((a) => a.actor),
+  );
+  const latest = detail.policy.at(-1);
+  const required = latest?.approvals_required;
+  const quorum = required == null
+    ? `${approvers.size} approvals (no policy verdict yet)`
+    : `${approvers.size} of ${required} approvals`;
+  const list = el("ul", { id: "approvals" });
+  for (const a of decisions) {
+    list.append(el("li", {
+      text: `${new Date(a.decided_at).toLocaleString()} — ${a.actor} ${a.decision}: ${a.reason}`,
+    }));
+  }
+  if (decisions.length === 0) list.append(el("li", { text: "no decision yet" }));
+  return [el("p", { id: "quorum", class: "quorum", text: quorum }), list];
+}
+
 async function directiveView(id) {
   const d = await (await api(`/api/directives/${id}`)).json();
   const dir = d.directive;
@@ -187,6 +211,7 @@ async function directiveView(id) {
   fact("Status", el("span", { class: "status", id: "directive-status", text: dir.status }));
   fact("Type", dir.type);
   fact("Issued by", dir.issued_by);
+  fact("Submitted by", el("span", { id: "submitted-by", text: dir.submitted_by ?? "unknown" }));
   fact("Id", dir.id);
   if (config.temporal_ui_url) {
     const url = `${config.temporal_ui_url}/namespaces/default/workflows/${
@@ -199,6 +224,7 @@ async function directiveView(id) {
   }
   fact("Trace", d.directive.trace_id ?? "not traced (no OTEL_EXPORTER_OTLP_ENDPOINT at submit)");
   nodes.push(facts);
+  nodes.push(section("Approvals", ...approvalNodes(d)));
   if (dir.status === "proposed") nodes.push(section("Decide", decisionForm(id)));
   const ledger = el("ol", { id: "ledger" });
   for (const t of d.ledger) {
