@@ -8,7 +8,8 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { Client, WorkflowUpdateFailedError } from "@temporalio/client";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
-import { importDecisionKey } from "../src/auth/signing.ts";
+import { importDecisionKey, signDecision } from "../src/auth/signing.ts";
+import { testDecisionKey } from "./_decisions.ts";
 import { signingInterceptor } from "../src/auth/signing_interceptor.ts";
 import {
   abortSignal,
@@ -217,4 +218,31 @@ loopTest(
     const [row] = await h.sql`SELECT actor FROM approvals WHERE directive_id = ${id}`;
     assertEquals(row?.actor, "early-reviewer");
   },
+);
+
+loopTest(
+  "a captured signed approval counts once, and is refused for any other directive",
+  async (h) => {
+    const first = await atTheGate(h);
+    const other = await atTheGate(h);
+    // What someone watching Temporal could copy: a real, signed message.
+    const captured = await signDecision(await testDecisionKey(), first, "approve", {
+      actor: "alice",
+      reason: "fine by me",
+    });
+    const raw = new Client({ connection: h.client.connection });
+    const handle = raw.workflow.getHandle(directiveWorkflowId(first));
+    const once = await handle.executeUpdate(approveUpdate, { args: [captured] });
+    const twice = await handle.executeUpdate(approveUpdate, { args: [captured] });
+    assertEquals([once.approvals, twice.approvals, twice.required], [1, 1, 2]);
+    assertEquals((await records(h, first)).approvals, 1);
+    const why = await refusal(
+      raw.workflow.getHandle(directiveWorkflowId(other)).executeUpdate(approveUpdate, {
+        args: [captured],
+      }),
+    );
+    assertStringIncludes(why, "signature does not match");
+    assertEquals((await records(h, other)).approvals, 0);
+  },
+  { policy: { approvals: { required: 2 } } },
 );
