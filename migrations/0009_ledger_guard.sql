@@ -199,7 +199,9 @@ REVOKE UPDATE, DELETE, TRUNCATE ON approvals, policy_evaluations, evaluations FR
 CREATE TABLE budget_ledger_events (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   budget_ledger_id uuid NOT NULL REFERENCES budget_ledger (id),
-  directive_id uuid NOT NULL REFERENCES directives (id),
+  -- Copied from the budget row (which references the directive); no foreign
+  -- key of its own, so recording an event takes no lock on the directive row.
+  directive_id uuid NOT NULL,
   idempotency_key text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 500),
   status text NOT NULL CHECK (status IN ('reserved', 'charged', 'released')),
   amount numeric(18, 4) NOT NULL CHECK (amount >= 0),
