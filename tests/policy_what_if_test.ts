@@ -313,7 +313,9 @@ Deno.test("the policy step stores the policy's content hash, and keel status sho
       assertMatch(row?.policy_sha256 ?? "", /^[0-9a-f]{64}$/);
       // The column refuses anything but 64 lowercase hex characters.
       const error = await assertRejects(() =>
-        sql`UPDATE policy_evaluations SET policy_sha256 = 'ABC' WHERE directive_id = ${id}`
+        sql`INSERT INTO policy_evaluations
+              (directive_id, policy_name, policy_version, verdict, reason, rule, policy_sha256)
+            VALUES (${id}, 'p', '1', 'ALLOW', 'r', 'ok', 'ABC')`
       );
       assertEquals((error as { code?: string }).code, "23514");
     });
