@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { encodeHex } from "./_hex.ts";
 import { hasScope, type Principal, type Scope } from "./principal.ts";
 
 /** A configured token: who it authenticates, what it may do, and the hash of its secret. */
@@ -50,7 +51,7 @@ export class ScopeError extends Error {
 /** The sha256 of a token, lowercase hex: what configuration stores. */
 export async function hashToken(token: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return encodeHex(new Uint8Array(digest));
 }
 
 /** A new random token: `keel_` and 32 random bytes in base64url. */

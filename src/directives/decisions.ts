@@ -97,7 +97,7 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
       SELECT * FROM approvals WHERE directive_id = ${directive.id} ORDER BY decided_at, id`)
       .map((row) => ApprovalRow.parse(row));
     const approved = () => rows.filter((row) => row.decision === "approved").length;
-    const required = () => request.byPolicy ? 1 : verdict.approvals_required;
+    const required = request.byPolicy ? 1 : verdict.approvals_required;
     const mine = rows.find((row) => row.actor === request.actor);
     if (mine) {
       if (mine.decision !== request.decision) {
@@ -108,7 +108,7 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
         directive,
         recorded: false,
         approvals: approved(),
-        required: required(),
+        required: required,
       };
     }
     // Once decided, the same decision again (by anyone) changes nothing; the
@@ -123,7 +123,7 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
         directive,
         recorded: false,
         approvals: approved(),
-        required: required(),
+        required: required,
       };
     }
     const approval = rows.findLast((row) => row.decision === "approved");
@@ -131,7 +131,7 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
       if (request.decision !== "approved") {
         throw new DecisionConflictError(approval, directive.status);
       }
-      return { approval, directive, recorded: false, approvals: approved(), required: required() };
+      return { approval, directive, recorded: false, approvals: approved(), required: required };
     }
     if (directive.status !== "proposed") {
       throw new DirectiveConflictError(directive.id, directive, `"proposed" (awaiting approval)`);
@@ -166,13 +166,13 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
     const recorded = ApprovalRow.parse(inserted);
     rows.push(recorded);
     const count = approved();
-    if (request.decision === "approved" && count < required()) {
+    if (request.decision === "approved" && count < required) {
       return {
         approval: recorded,
         directive,
         recorded: true,
         approvals: count,
-        required: required(),
+        required: required,
       };
     }
     const moved = await applyTransition(tx, {
@@ -189,7 +189,7 @@ export async function decideApproval(sql: Sql, request: ApprovalDecision): Promi
       directive: moved.directive,
       recorded: true,
       approvals: count,
-      required: required(),
+      required: required,
     };
   }) as DecisionResult;
 }

@@ -27,8 +27,6 @@ export interface PolicyStep {
   readonly autoApprove: boolean;
   /** How long to wait for a human. */
   readonly approvalTimeoutSeconds: number;
-  /** Distinct approvals the verdict requires (absent in steps recorded before quorums). */
-  readonly approvalsRequired?: number;
   /** `policy:<name>@<version>`, the actor of policy decisions. */
   readonly policyActor: string;
   /** The directive's timebox. */
@@ -134,7 +132,6 @@ export async function runPolicyStep(
       reason: verdict.reason,
       autoApprove: verdict.auto_approve,
       approvalTimeoutSeconds: policy.approval_timeout_seconds,
-      approvalsRequired: verdict.approvals_required,
       policyActor,
       timeboxSeconds: directive.timebox_seconds,
       lastAttempt: (last?.attempt as number | undefined) ?? 0,
