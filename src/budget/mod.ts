@@ -7,3 +7,4 @@
  */
 export * from "./ledger.ts";
 export * from "./trail.ts";
+export * from "./daily.ts";

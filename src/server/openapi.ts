@@ -8,6 +8,7 @@ import { z } from "zod";
 import { LIST_LIMIT_MAX } from "../directives/queries.ts";
 import { STATUSES } from "../directives/mod.ts";
 import { DecisionBody, ScoreNote } from "../models/decision_text.ts";
+import { viewPaths, viewSchemas } from "./openapi_views.ts";
 
 export { DecisionBody };
 
@@ -100,6 +101,7 @@ export function openApi(): Record<string, unknown> {
         DecisionBody: z.toJSONSchema(DecisionBody),
         ScoreBody: z.toJSONSchema(ScoreBody),
         Problem: z.toJSONSchema(Problem),
+        ...viewSchemas(),
       },
     },
     paths: {
@@ -136,20 +138,7 @@ export function openApi(): Record<string, unknown> {
           },
         },
       },
-      "/api/directives/{id}": {
-        get: {
-          summary:
-            "A directive with ledger, policy verdicts, approvals, runs, artifacts, evaluations",
-          ...scoped("read"),
-          parameters: [{
-            name: "id",
-            in: "path",
-            required: true,
-            schema: { type: "string", format: "uuid" },
-          }],
-          responses: { "200": { description: "The directive" }, "404": errors["404"] },
-        },
-      },
+      ...viewPaths(errors, scoped),
       "/api/directives/{id}/approve": decision("Approve through the loop's Update", "approve"),
       "/api/directives/{id}/reject": decision("Reject through the loop's Update", "approve"),
       "/api/directives/{id}/abort": decision("Abort through the loop's Update", "abort"),
