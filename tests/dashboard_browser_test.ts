@@ -33,8 +33,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const h = await startLoopHarness();
-    const policy = await testPolicy();
+    // A gate that stays open however slow the machine: the test decides within it.
+    const gate = { approval_timeout_seconds: 3600 };
+    const h = await startLoopHarness({ policy: gate });
+    const policy = await testPolicy(gate);
     const registry = createRegistry(BUILTIN_MODULES);
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
