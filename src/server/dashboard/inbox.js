@@ -118,7 +118,9 @@ document.getElementById("decision-cancel").addEventListener("click", () => dialo
 document.addEventListener("keydown", (event) => {
   if (!location.hash.startsWith("#/inbox") || dialog.open) return;
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.target.closest?.("input, textarea, select, button, dialog")) return;
+  // Typing goes to fields; Enter on a button or link keeps its own meaning.
+  if (event.target.closest?.("input, textarea, select, dialog, [contenteditable]")) return;
+  if (event.key === "Enter" && event.target.closest?.("a, button")) return;
   const actions = {
     j: () => move(1),
     k: () => move(-1),
