@@ -5,7 +5,7 @@
 // screenshot-dir. Prints one JSON line of what it saw.
 import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,6 +16,7 @@ const profile = mkdtempSync(join(tmpdir(), "keel-chromium-"));
 mkdirSync(shots, { recursive: true });
 const browser = await chromium.launchPersistentContext(profile, {
   executablePath: "/usr/bin/chromium",
+  acceptDownloads: true,
   headless: true,
   viewport: { width: 1280, height: 900 },
   locale: "en-GB",
@@ -72,6 +73,20 @@ try {
   seen.keysDocumented = await page.locator(".keys kbd").allTextContents();
   await axe(page, "inbox");
   await shot(page, "dashboard_inbox");
+
+  // A payload larger than the page shows: cut, and whole in the download.
+  await page.goto(`${base}/#/d/${ids.waiting2}`);
+  await page.locator("#payload").waitFor({ timeout: 30_000 });
+  seen.bigPayloadSize = await text(page, "#payload-size");
+  seen.bigPayloadShown = (await text(page, "#payload")).length;
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download the full payload" }).click(),
+  ]);
+  seen.downloadName = download.suggestedFilename();
+  seen.downloaded = JSON.parse(readFileSync(await download.path(), "utf8"));
+  await page.goto(`${base}/#/inbox`);
+  await page.locator(`#row-${ids.live}`).waitFor({ timeout: 30_000 });
 
   // The keyboard: j to the second row, r rejects it with a reason.
   await page.locator("#inbox tr[aria-current=true]").focus();

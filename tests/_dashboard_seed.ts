@@ -11,7 +11,8 @@
  * - `auto`: noop, auto-approved by the policy (not a person's wait), approved;
  * - `blockedEur`: echo in EUR, blocked by budget_ceiling;
  * - `blockedScope1`, `blockedScope2`: scope "production", blocked by scope_deny;
- * - `waiting1`, `waiting2`: echo, ALLOW, waiting in proposed (oldest first).
+ * - `waiting1`, `waiting2`: echo, ALLOW, waiting in proposed (oldest first);
+ *   `waiting2`'s payload is larger than the directive page shows.
  */
 import type { Sql } from "../src/db/mod.ts";
 import { decideApproval, submitDirective, transitionDirective } from "../src/directives/mod.ts";
@@ -136,7 +137,13 @@ export async function seedOverview(sql: Sql, policy: PolicyConfig): Promise<Seed
     ids[name] = (await submit(sql, policy, {
       objective: `Seeded ${name}: echo a report for review`,
       budget: { amount: name === "waiting1" ? "2.50" : "4.00", currency: "USD" },
-      payload: { message: `report ${name}`, lines: ["alpha", "beta"] },
+      // waiting2's payload is larger than the page shows (about 7 KiB).
+      payload: {
+        message: `report ${name}`,
+        lines: name === "waiting1"
+          ? ["alpha", "beta"]
+          : Array.from({ length: 300 }, (_, i) => `line ${i}`),
+      },
     })).id;
   }
   return ids as Seeded;

@@ -7,7 +7,8 @@
  * - the inbox, oldest first, with budget, wait and deadline; j/k select,
  *   r rejects and a approves with a reason typed in a dialog, Enter opens;
  * - the approval page: the contract, payload, module, grants, each policy
- *   rule, the deadline and the quorum;
+ *   rule, the deadline and the quorum; a large payload cut in the page and
+ *   whole in its download;
  * - the approved directive completes; its timeline shows every phase;
  * - the overview's five charts are drawn with the seeded data;
  * - axe-core finds no serious or critical violation on any of these.
@@ -148,6 +149,12 @@ Deno.test({
       assert(seen.rules.every((r: string[]) => r[1] === "pass"));
       assertStringIncludes(seen.deadline, "left");
       assertEquals([seen.quorumWaiting, seen.decideForm], ["0 of 1 approvals", 1]);
+
+      // A payload over 4 KiB: the page shows the first 4096 bytes; the download has it all.
+      assertStringIncludes(seen.bigPayloadSize, "showing the first 4096 bytes");
+      assert(seen.bigPayloadShown <= 4096 + 2, String(seen.bigPayloadShown));
+      assertEquals(seen.downloadName, `payload-${ids.waiting2}.json`);
+      assertEquals(seen.downloaded.lines.length, 300);
 
       // The approved directive completed; its timeline has every phase.
       assertEquals(JSON.parse(seen.preview), { message: "seen in the browser" });
