@@ -7,9 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { STATS_DAYS_MAX } from "../stats/mod.ts";
+import { BLOCK_REASONS_MAX, STATS_DAYS_MAX } from "../stats/mod.ts";
 import { INBOX_LIMIT_MAX } from "../directives/inbox.ts";
-import { BLOCK_REASONS_MAX } from "../stats/mod.ts";
 
 const iso = z.string().describe("ISO 8601 time");
 const decimal = z.string().regex(/^\d+(\.\d+)?$/).describe("a decimal, as text");
