@@ -2,7 +2,7 @@
 // ES modules from this folder; no inline script (the CSP allows 'self' only).
 import { api, clearError, el, showError, token } from "./dom.js";
 import { listView } from "./list.js";
-import { inboxView } from "./inbox.js";
+import { inboxView, syncSelection } from "./inbox.js";
 import { directiveView } from "./directive.js";
 import { overviewView } from "./overview.js";
 
@@ -51,6 +51,7 @@ async function render() {
       document.querySelector(`#${CSS.escape(id ?? "")} details`)?.setAttribute("open", "");
     }
     if (focused) document.getElementById(focused)?.focus();
+    if (path === "/inbox") syncSelection();
     main.setAttribute("data-rendered", path || "/");
   } catch (error) {
     showError(error.message);

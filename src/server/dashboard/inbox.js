@@ -59,19 +59,24 @@ function rowOf(item) {
 }
 
 function select(id) {
-  const previous = document.getElementById(`row-${selected}`);
   selected = id;
-  const row = document.getElementById(`row-${id}`);
-  if (previous) {
-    previous.setAttribute("tabindex", "-1");
-    previous.removeAttribute("aria-current");
-    previous.classList.remove("selected");
-  }
-  if (row) {
-    row.setAttribute("tabindex", "0");
-    row.setAttribute("aria-current", "true");
-    row.classList.add("selected");
-    row.focus();
+  syncSelection();
+  document.getElementById(`row-${id}`)?.focus();
+}
+
+/**
+ * Marks the selected row in what is on the page now: a poll may have drawn
+ * rows built before the last key press. Focus follows when it was on a row.
+ */
+export function syncSelection() {
+  const onRow = document.activeElement?.matches?.("#inbox tbody tr") ?? false;
+  for (const row of document.querySelectorAll("#inbox tbody tr[data-id]")) {
+    const isSelected = row.dataset.id === selected;
+    row.setAttribute("tabindex", isSelected ? "0" : "-1");
+    row.classList.toggle("selected", isSelected);
+    if (isSelected) row.setAttribute("aria-current", "true");
+    else row.removeAttribute("aria-current");
+    if (isSelected && onRow) row.focus();
   }
 }
 
