@@ -11,6 +11,7 @@ const tokenInput = document.getElementById("token");
 const tokenState = document.getElementById("token-state");
 let config = { temporal_ui_url: null, public_read: false };
 let timer;
+let generation = 0;
 
 /** How often each page polls: the overview's aggregates less often. */
 function pollMs(path) {
@@ -25,8 +26,14 @@ function markNav(path) {
   }
 }
 
+/**
+ * Draws the page for the current hash. Renders may overlap (a poll, a
+ * decision, a hash change): only the latest draws and schedules the next poll.
+ */
 async function render() {
   clearTimeout(timer);
+  const mine = ++generation;
+  const fresh = () => mine === generation;
   const [path = "", search] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(search ?? "");
   markNav(path);
@@ -39,9 +46,10 @@ async function render() {
     }
     let nodes;
     if (path.startsWith("/d/")) nodes = await directiveView(path.slice(3), config, render);
-    else if (path === "/inbox") nodes = await inboxView(render);
+    else if (path === "/inbox") nodes = await inboxView(render, fresh);
     else if (path === "/overview") nodes = await overviewView(params);
     else nodes = await listView(params);
+    if (!fresh()) return;
     const focused = document.activeElement?.id;
     const typing = focused === "reason" ? main.querySelector("#reason")?.value : undefined;
     if (typing) return; // never wipe a reason being typed; poll again later
@@ -54,9 +62,9 @@ async function render() {
     if (path === "/inbox") syncSelection();
     main.setAttribute("data-rendered", path || "/");
   } catch (error) {
-    showError(error.message);
+    if (fresh()) showError(error.message);
   } finally {
-    timer = setTimeout(render, pollMs(path));
+    if (fresh()) timer = setTimeout(render, pollMs(path));
   }
 }
 

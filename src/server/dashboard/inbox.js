@@ -141,10 +141,15 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-/** The inbox page; `rerender` runs after a decision. */
-export async function inboxView(rerender) {
+/**
+ * The inbox page; `rerender` runs after a decision. `fresh` says whether this
+ * render is still the latest: an older one must not replace the list the keys
+ * act on.
+ */
+export async function inboxView(rerender, fresh) {
   onDecided = rerender;
   const inbox = await getJson("/api/inbox?limit=200");
+  if (!fresh()) return [];
   items = inbox.items;
   if (!items.some((i) => i.id === selected)) selected = items[0]?.id ?? null;
   const table = el(
