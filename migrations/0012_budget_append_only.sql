@@ -23,14 +23,20 @@ ALTER TABLE budget_ledger
 -- when its state was recorded (the trail's `at` keeps the times of the
 -- states older rows took in place).
 ALTER TABLE budget_ledger DROP COLUMN updated_at;
+-- A settlement is now an INSERT. With the foreign key to directives it would
+-- take a key-share lock on the directive row, so a run's ending would wait
+-- behind any directive transition; the append guard checks instead that a
+-- key's first row names an existing directive (directives are never
+-- deleted) and that every later row names the same one.
+ALTER TABLE budget_ledger DROP CONSTRAINT budget_ledger_directive_id_fkey;
 DROP INDEX budget_ledger_directive_idx;
 CREATE INDEX budget_ledger_directive_idx ON budget_ledger (directive_id, idempotency_key, version);
 
 -- What may be appended: a key starts with a reservation at attempt 1; then
 -- reserved -> charged | released | reserved (a retried call, counting its
 -- attempt); released -> reserved (counting its attempt); charged is final.
--- The directive, provider and currency never change within a key, nor the
--- model of a settlement. A row whose version already exists is let through
+-- A key's first row names an existing directive; the directive, provider and
+-- currency never change within a key, nor the model of a settlement. A row whose version already exists is let through
 -- to the unique constraint, so an INSERT ... ON CONFLICT DO NOTHING retry
 -- appends nothing.
 CREATE FUNCTION keel_guard_budget_append() RETURNS trigger
@@ -42,6 +48,10 @@ BEGIN
     IF NEW.status <> 'reserved' OR NEW.attempts <> 1 THEN
       RAISE EXCEPTION 'budget_ledger key % must start with a reservation at attempt 1, not % at attempt %',
         NEW.idempotency_key, NEW.status, NEW.attempts USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM directives d WHERE d.id = NEW.directive_id) THEN
+      RAISE EXCEPTION 'budget_ledger key %: no directive has id "%"',
+        NEW.idempotency_key, NEW.directive_id USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NEW;
   END IF;

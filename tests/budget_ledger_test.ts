@@ -194,6 +194,54 @@ Deno.test("budget ledger", async (t) => {
         },
       );
 
+      await t.step(
+        "a reservation that loses a race with its key's charge returns the charge",
+        async () => {
+          const id = await insertDirective(sql, { amount: "1.00", currency: "USD" });
+          await reserve(sql, reservation(id, "r1", "0.3000"));
+          await withSql(db.ownerUrl, async (owner) => {
+            let pending: Promise<unknown> | undefined;
+            await owner.begin(async (tx) => {
+              // The charge is appended but not committed when the new reservation reads the key.
+              await tx`INSERT INTO budget_ledger (directive_id, idempotency_key, version, provider,
+                model, status, amount, currency, attempts)
+              VALUES (${id}, 'r1', 2, 'anthropic', 'claude-sonnet-4-5', 'charged', 0.25, 'USD', 1)`;
+              pending = reserve(sql, reservation(id, "r1", "0.4000"));
+              await waitForLockWait(owner);
+            });
+            assertEquals(await pending, { state: "charged", amount: "0.2500", response: null });
+          });
+          assertEquals(await ledgerHistory(sql, id), [
+            ["r1", 1, "reserved", "0.3000"],
+            ["r1", 2, "charged", "0.2500"],
+          ]);
+        },
+      );
+
+      await t.step("a settlement takes no lock on its directive's row", async () => {
+        const id = await insertDirective(sql, { amount: "1.00", currency: "USD" });
+        await reserve(sql, reservation(id, "l1", "0.3000"));
+        await withSql(db.ownerUrl, async (owner) => {
+          await owner.begin(async (tx) => {
+            // What a transition holds while it moves the directive.
+            await tx`SELECT id FROM directives WHERE id = ${id} FOR UPDATE`;
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const stuck = new Promise<never>((_, reject) => {
+              timer = setTimeout(
+                () => reject(new Error("the settlement waited for the lock")),
+                10_000,
+              );
+            });
+            try {
+              await Promise.race([settleReservation(sql, "l1", "0.1000"), stuck]);
+            } finally {
+              clearTimeout(timer);
+            }
+          });
+        });
+        assertEquals(await spendOf(sql, id), { charged: "0.1000", reserved: "0.0000" });
+      });
+
       await t.step("concurrent reservations never overspend one budget", async () => {
         const id = await insertDirective(sql, { amount: "5.00", currency: "USD" });
         const results = await Promise.allSettled(
@@ -248,6 +296,18 @@ Deno.test("budget ledger", async (t) => {
     await db.drop();
   }
 });
+
+/** Resolves once a session of this database waits for a lock (polls pg_stat_activity). */
+async function waitForLockWait(sql: Sql): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if ((row?.n ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("No session waited for a lock within 10 s");
+}
 
 /** Row count and a digest of every budget row. */
 async function budgetDigest(sql: Sql): Promise<string> {

@@ -143,6 +143,11 @@ Deno.test("as keel_app, every forgery of the ledger, a status or a governance re
         "must start with a reservation at attempt 1, not charged",
       );
       await refused(
+        () => appendBudget(sql, crypto.randomUUID(), "forgery-y", [1, "reserved", 0, 1]),
+        "23503",
+        "budget_ledger key forgery-y: no directive has id",
+      );
+      await refused(
         () => appendBudget(sql, id, "forgery-1", [9, "reserved", 0, 2]),
         "42501",
         "has no version 8 for version 9 to follow",
