@@ -122,6 +122,7 @@ const INPUTS = {
   budget_ledger: (ids: Inserted): NewBudgetLedgerRow => ({
     directive_id: ids.directiveId,
     idempotency_key: "wf-1/run-1/1",
+    version: 1,
     provider: "anthropic",
     model: "claude-sonnet-4-5",
     amount: "0.0123",

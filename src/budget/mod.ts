@@ -6,4 +6,5 @@
  * @module
  */
 export * from "./ledger.ts";
+export * from "./settle.ts";
 export * from "./trail.ts";
