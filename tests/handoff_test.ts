@@ -93,7 +93,7 @@ const FORK_OWN_REGISTRATION = `import { shoutModule } from "./shout.ts";
 export const FORK_MODULES: readonly ExecutionModule[] = [shoutModule];
 `;
 const FORK_OWN_POLICY = `{
-  "name": "fork",
+  "name": "acme",
   "version": "2026.12.01-1",
   "allowed_types": ["noop", "shout"],
   "max_timebox_seconds": 600,
@@ -113,7 +113,10 @@ async function run(cwd: string, args: string[]): Promise<string> {
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  assertEquals(output.code, 0, `deno ${args.join(" ")} failed in the copy:\n${text.slice(-4000)}`);
+  // A failed test run shows its ERRORS section; anything else, its end.
+  const errors = text.indexOf(" ERRORS ");
+  const shown = errors >= 0 ? text.slice(errors, errors + 8000) : text.slice(-4000);
+  assertEquals(output.code, 0, `deno ${args.join(" ")} failed in the copy:\n${shown}`);
   return text;
 }
 
@@ -215,7 +218,7 @@ Deno.test("the policy entries are added to a fork's policy; its own values stay"
   const block = blockAt(await guide(), FORK_POLICY).text;
   assertEquals(addPolicyEntries(undefined, block), block);
   const policy = JSON.parse(addPolicyEntries(FORK_OWN_POLICY, block));
-  assertEquals(policy.name, "fork");
+  assertEquals(policy.name, "acme");
   assertEquals(policy.version, "2026.12.01-1");
   assertEquals(policy.max_timebox_seconds, 600);
   assertEquals(policy.allowed_types, ["noop", "shout", "echo", "fail_intentionally", "word_count"]);
@@ -253,7 +256,7 @@ Deno.test({
         { path: FORK_POLICY, text: FORK_OWN_POLICY },
       ]);
       await run(copy, ["fmt", "--quiet", FORK_POLICY, REGISTRATION_POINT]);
-      await run(copy, ["run", "-P=schemas", "src/cli/schemas.ts"]);
+      await run(copy, ["task", "schemas"]);
       // The baseline is the copy as the fork had it, not the live checkout, which others may
       // edit meanwhile.
       const baseline = await digests(copy);
@@ -262,7 +265,7 @@ Deno.test({
       // The files the guide added to are formatted as a person would after editing them; the
       // new files must be formatted as the guide prints them.
       await run(copy, ["fmt", "--quiet", FORK_POLICY, REGISTRATION_POINT]);
-      await run(copy, ["run", "-P=schemas", "src/cli/schemas.ts"]);
+      await run(copy, ["task", "schemas"]);
       await run(copy, ["fmt", "--check", ...NEW_FILES]);
       await run(copy, ["lint", "src/execution/", "tests/word_count_loop_test.ts"]);
       await run(copy, ["task", "check"]);
