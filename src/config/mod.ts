@@ -200,6 +200,16 @@ export const ENV_VARS: readonly EnvVar[] = [
       "API tokens as name:scope+scope:sha256hex,... (scopes read, submit, approve, abort, score, admin); `deno task keel token new` prints an entry",
   },
   {
+    name: "KEEL_MCP_URL",
+    description: "Where `deno task mcp` forwards an agent's MCP messages: the API server's /mcp",
+    default: "http://127.0.0.1:8080/mcp",
+  },
+  {
+    name: "KEEL_MCP_TOKEN",
+    description:
+      "The agent's API token for `deno task mcp` (scopes read, submit); the bridge holds no other secret",
+  },
+  {
     name: "KEEL_PUBLIC_READ",
     description: "1: GET /api routes need no token (anyone reaching the server reads everything)",
     default: "0",
@@ -772,6 +782,36 @@ export function parseApiTokens(text: string | undefined): ApiToken[] {
 
 function hostWithPort(host: string, port: number): string {
   return `${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+}
+
+const mcpSchema = z.object({
+  KEEL_MCP_URL: httpUrl.default(defaultOf("KEEL_MCP_URL")),
+  KEEL_MCP_TOKEN: z.string().regex(
+    /^\S{8,500}$/,
+    "must be an API token (8 to 500 characters, no spaces)",
+  ),
+});
+
+/** What `deno task mcp` forwards to, and as whom. */
+export interface McpBridgeConfig {
+  /** The API server's `/mcp` URL. */
+  readonly url: URL;
+  /** The agent's bearer token. */
+  readonly token: string;
+}
+
+/** Parses the stdio bridge's configuration; an error never echoes the token. */
+export function parseMcpBridgeConfig(env: EnvSnapshot): McpBridgeConfig {
+  const result = mcpSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      const shown = name === "KEEL_MCP_TOKEN" ? "" : `=${JSON.stringify(env[name] ?? "")}`;
+      return `  ${name}${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`, { cause: result.error });
+  }
+  return { url: new URL(result.data.KEEL_MCP_URL), token: result.data.KEEL_MCP_TOKEN };
 }
 
 /** Parses the HTTP API configuration. */

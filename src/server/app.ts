@@ -40,6 +40,7 @@ import {
 import { DecisionBody, ListQuery, openApi, ScoreBody } from "./openapi.ts";
 import { policyWhatIfRoute } from "./policy_route.ts";
 import type { ModuleDeclaration, PolicyConfig } from "../policy/mod.ts";
+import { handleMcpRequest } from "../mcp/http.ts";
 
 export { ProblemError } from "./_http.ts";
 export { DecisionBody, ListQuery, openApi, Problem, ScoreBody } from "./openapi.ts";
@@ -76,6 +77,8 @@ export interface AppDeps {
   readonly policy?: PolicyConfig | undefined;
   /** The module each directive type runs, for the what-if's grants. */
   readonly moduleOf?: (type: string) => ModuleDeclaration | undefined;
+  /** Serves MCP at `/mcp` when set: the registered module types and the examples folder. */
+  readonly mcp?: { readonly moduleTypes: readonly string[]; readonly examplesDir?: URL };
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -253,6 +256,9 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
   if (method === "GET" && (parts.length === 0 || parts[0] === "dashboard")) {
     return await staticFile(parts[1] ?? "index.html");
   }
+  if (parts.length === 1 && parts[0] === "mcp" && deps.mcp !== undefined) {
+    return await mcpRoute(deps, deps.mcp, request);
+  }
   if (parts[0] === "api" && parts[1] === "directives") {
     const answer = await directivesRoute(deps, log, request, url, parts);
     if (answer !== undefined) return answer;
@@ -268,6 +274,27 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
     );
   }
   throw new ProblemError(404, `no route ${method} ${url.pathname}`);
+}
+
+function mcpRoute(deps: AppDeps, mcp: NonNullable<AppDeps["mcp"]>, request: Request) {
+  const hosts = deps.allowedHosts ?? LOOPBACK_HOSTS;
+  return handleMcpRequest({
+    ...mcp,
+    sql: deps.sql,
+    target: deps.target,
+    schema: deps.schema,
+    artifacts: deps.artifacts,
+    policy: deps.policy,
+    tokens: deps.tokens,
+    maxBodyBytes: deps.maxBodyBytes,
+    originAllowed: (origin) => {
+      try {
+        return hostAllowed(new URL(origin).host, hosts);
+      } catch {
+        return false;
+      }
+    },
+  }, request);
 }
 
 const STATIC: Record<string, string> = {

@@ -96,6 +96,11 @@ async function main(): Promise<void> {
     corsOrigin: server.corsOrigin,
     temporalUiUrl: server.temporalUiUrl,
     artifacts,
+    // Agents reach the same loop over MCP at /mcp.
+    mcp: {
+      moduleTypes: registry.types(),
+      examplesDir: new URL("../../examples/directives/", import.meta.url),
+    },
   });
   const http = Deno.serve({
     hostname: server.host,
