@@ -200,6 +200,26 @@ export const ENV_VARS: readonly EnvVar[] = [
       "API tokens as name:scope+scope:sha256hex,... (scopes read, submit, approve, abort, score, admin); `deno task keel token new` prints an entry",
   },
   {
+    name: "KEEL_WEBHOOK_INTERVAL_SECONDS",
+    description: "Seconds between the worker's webhook delivery passes when nothing is due",
+    default: "1",
+  },
+  {
+    name: "KEEL_WEBHOOK_MAX_ATTEMPTS",
+    description: "Attempts per webhook delivery before it is marked failed",
+    default: "15",
+  },
+  {
+    name: "KEEL_WEBHOOK_MAX_BACKOFF_SECONDS",
+    description: "Longest wait between attempts of a delivery (waits double from 1 s)",
+    default: "300",
+  },
+  {
+    name: "KEEL_WEBHOOK_TIMEOUT_MS",
+    description: "Milliseconds a webhook receiver may take to answer",
+    default: "10000",
+  },
+  {
     name: "KEEL_MCP_URL",
     description: "Where `deno task mcp` forwards an agent's MCP messages: the API server's /mcp",
     default: "http://127.0.0.1:8080/mcp",
@@ -382,6 +402,52 @@ const workerSchema = z.object({
   ),
 });
 
+const timeoutMs = z.coerce.number().int().min(100).max(600_000);
+
+/** The variables of the webhook section. */
+export const WEBHOOK_ENV: readonly string[] = [
+  "KEEL_WEBHOOK_INTERVAL_SECONDS",
+  "KEEL_WEBHOOK_MAX_ATTEMPTS",
+  "KEEL_WEBHOOK_MAX_BACKOFF_SECONDS",
+  "KEEL_WEBHOOK_TIMEOUT_MS",
+];
+
+const webhookSchema = z.object({
+  KEEL_WEBHOOK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(
+    Number(defaultOf("KEEL_WEBHOOK_INTERVAL_SECONDS")),
+  ),
+  KEEL_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(
+    Number(defaultOf("KEEL_WEBHOOK_MAX_ATTEMPTS")),
+  ),
+  KEEL_WEBHOOK_MAX_BACKOFF_SECONDS: z.coerce.number().int().min(1).max(86_400).default(
+    Number(defaultOf("KEEL_WEBHOOK_MAX_BACKOFF_SECONDS")),
+  ),
+  KEEL_WEBHOOK_TIMEOUT_MS: timeoutMs.default(Number(defaultOf("KEEL_WEBHOOK_TIMEOUT_MS"))),
+});
+
+/** How the worker delivers webhooks. */
+export interface WebhookConfig {
+  /** Seconds between passes when nothing is due. */
+  readonly intervalSeconds: number;
+  /** Attempts before a delivery is marked failed. */
+  readonly maxAttempts: number;
+  /** The longest wait between attempts. */
+  readonly maxBackoffSeconds: number;
+  /** Milliseconds a receiver may take. */
+  readonly timeoutMs: number;
+}
+
+/** Parses the webhook section. */
+export function parseWebhookConfig(env: EnvSnapshot): WebhookConfig {
+  const parsed = parseWith(webhookSchema, env);
+  return {
+    intervalSeconds: parsed.KEEL_WEBHOOK_INTERVAL_SECONDS,
+    maxAttempts: parsed.KEEL_WEBHOOK_MAX_ATTEMPTS,
+    maxBackoffSeconds: parsed.KEEL_WEBHOOK_MAX_BACKOFF_SECONDS,
+    timeoutMs: parsed.KEEL_WEBHOOK_TIMEOUT_MS,
+  };
+}
+
 /** What the worker runs with, beyond its connections. */
 export interface WorkerConfig {
   /** The policy file. */
@@ -430,7 +496,6 @@ const httpUrl = z.string().refine(
   (value) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(value),
   "must be an http:// or https:// URL",
 );
-const timeoutMs = z.coerce.number().int().min(100).max(600_000);
 
 const providersSchema = z.object({
   KEEL_LLM_PROVIDER: z.enum(["noop", "anthropic"]).default("noop"),

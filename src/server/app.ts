@@ -41,6 +41,7 @@ import { DecisionBody, ListQuery, openApi, ScoreBody } from "./openapi.ts";
 import { policyWhatIfRoute } from "./policy_route.ts";
 import type { ModuleDeclaration, PolicyConfig } from "../policy/mod.ts";
 import { handleMcpRequest } from "../mcp/http.ts";
+import { deliveriesOf } from "../notifications/mod.ts";
 
 export { ProblemError } from "./_http.ts";
 export { DecisionBody, ListQuery, openApi, Problem, ScoreBody } from "./openapi.ts";
@@ -144,6 +145,11 @@ async function directivesRoute(
   if (parts.length === 3 && method === "GET") {
     await principalFor(deps, request, "read");
     return json(await directiveDetail(deps.sql, id));
+  }
+  if (parts.length === 4 && method === "GET" && parts[3] === "deliveries") {
+    await principalFor(deps, request, "read");
+    await loadDirective(deps.sql, id);
+    return json({ items: await deliveriesOf(deps.sql, id) });
   }
   if (parts.length === 4 && method === "POST") {
     const action = parts[3];
