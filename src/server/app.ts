@@ -42,6 +42,8 @@ import { policyWhatIfRoute } from "./policy_route.ts";
 import type { ModuleDeclaration, PolicyConfig } from "../policy/mod.ts";
 import { handleMcpRequest } from "../mcp/http.ts";
 import { deliveriesOf } from "../notifications/mod.ts";
+import type { ChangeFeed } from "../directives/feed.ts";
+import { eventsRoute } from "./events_route.ts";
 
 export { ProblemError } from "./_http.ts";
 export { DecisionBody, ListQuery, openApi, Problem, ScoreBody } from "./openapi.ts";
@@ -78,6 +80,8 @@ export interface AppDeps {
   readonly policy?: PolicyConfig | undefined;
   /** The module each directive type runs, for the what-if's grants. */
   readonly moduleOf?: (type: string) => ModuleDeclaration | undefined;
+  /** The change feed `GET /api/events` streams; that route answers 503 without it. */
+  readonly feed?: ChangeFeed;
   /** Serves MCP at `/mcp` when set: the registered module types and the examples folder. */
   readonly mcp?: { readonly moduleTypes: readonly string[]; readonly examplesDir?: URL };
 }
@@ -264,6 +268,11 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
   }
   if (parts.length === 1 && parts[0] === "mcp" && deps.mcp !== undefined) {
     return await mcpRoute(deps, deps.mcp, request);
+  }
+  if (method === "GET" && parts.length === 2 && parts[0] === "api" && parts[1] === "events") {
+    await principalFor(deps, request, "read");
+    if (deps.feed === undefined) throw new ProblemError(503, "no change feed on this server");
+    return await eventsRoute(deps.feed, log, request, url);
   }
   if (parts[0] === "api" && parts[1] === "directives") {
     const answer = await directivesRoute(deps, log, request, url, parts);

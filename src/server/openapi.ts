@@ -153,6 +153,17 @@ export function openApi(): Record<string, unknown> {
         "A directive with ledger, policy verdicts, approvals, runs, artifacts, evaluations",
         "The directive",
       ),
+      "/api/events": {
+        get: {
+          summary: "Directive changes as Server-Sent Events (one per ledger row; resume with " +
+            "Last-Event-ID or ?after=)",
+          ...scoped("read"),
+          responses: {
+            "200": { description: "text/event-stream", content: { "text/event-stream": {} } },
+            "400": errors["400"],
+          },
+        },
+      },
       "/api/directives/{id}/deliveries": readById(
         "The directive's webhook deliveries, each with its attempt log",
         "The deliveries",
