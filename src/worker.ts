@@ -16,10 +16,12 @@ import {
   parseProvidersConfig,
   parseTelemetryConfig,
   parseTemporalConfig,
+  parseWebhookConfig,
   parseWorkerConfig,
   readEnv,
   TELEMETRY_ENV,
   type TemporalConfig,
+  WEBHOOK_ENV,
 } from "./config/mod.ts";
 import { connect, redactUrl } from "./db/mod.ts";
 import { Client } from "@temporalio/client";
@@ -37,6 +39,7 @@ import { loadPolicy } from "./policy/mod.ts";
 import { createLlmProvider } from "./llm/mod.ts";
 import { anchorStoreFrom, artifactStorageFrom } from "./artifacts/mod.ts";
 import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
+import type { notifierWorkflow } from "./workflows/notifier/workflows.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
 import {
@@ -108,6 +111,13 @@ export interface StartWorkerOptions extends ActivityDeps {
   readonly temporal: TemporalConfig;
   /** Seconds between reconciler passes; no reconciler is started when absent. */
   readonly reconcileIntervalSeconds?: number;
+  /** Seconds between webhook delivery passes; no notifier is started when absent. */
+  readonly notifyIntervalSeconds?: number;
+}
+
+/** The notifier's workflow id: one per task queue. */
+export function notifierWorkflowId(taskQueue: string): string {
+  return `keel-notifier-${taskQueue}`;
 }
 
 /** The reconciler's workflow id: one per task queue. */
@@ -146,12 +156,20 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     await connection.close();
     await sandbox.close();
   });
-  if (options.reconcileIntervalSeconds !== undefined) {
-    const client = new Client({
-      connection,
-      namespace: options.temporal.namespace,
-      interceptors: { workflow: [tracingClientInterceptor()] },
+  const client = new Client({
+    connection,
+    namespace: options.temporal.namespace,
+    interceptors: { workflow: [tracingClientInterceptor()] },
+  });
+  if (options.notifyIntervalSeconds !== undefined) {
+    await client.workflow.start<typeof notifierWorkflow>("notifierWorkflow", {
+      workflowId: notifierWorkflowId(options.temporal.taskQueue),
+      taskQueue: options.temporal.taskQueue,
+      args: [{ intervalSeconds: options.notifyIntervalSeconds, batchSize: 20, passesPerRun: 100 }],
+      workflowIdConflictPolicy: "USE_EXISTING",
     });
+  }
+  if (options.reconcileIntervalSeconds !== undefined) {
     await client.workflow.start<typeof reconcilerWorkflow>("reconcilerWorkflow", {
       workflowId: reconcilerWorkflowId(options.temporal.taskQueue),
       taskQueue: options.temporal.taskQueue,
@@ -187,6 +205,7 @@ const WORKER_ENV = [
   "KEEL_POLICY_FILE",
   "KEEL_MAX_EXECUTION_ATTEMPTS",
   "KEEL_RECONCILE_INTERVAL_SECONDS",
+  ...WEBHOOK_ENV,
   "TEMPORAL_ADDRESS",
   "TEMPORAL_NAMESPACE",
   "TEMPORAL_TASK_QUEUE",
@@ -228,6 +247,7 @@ async function main(): Promise<void> {
   const providers = parseProvidersConfig(env);
   const artifactConfig = parseArtifactConfig(env);
   const evaluation = parseEvaluationConfig(env);
+  const webhooks = parseWebhookConfig(env);
   const telemetry = startTelemetry(parseTelemetryConfig(env, "keel-worker"));
   const log = createLogger({ level: database.logLevel, service: "keel-worker" });
   Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
@@ -256,6 +276,8 @@ async function main(): Promise<void> {
       artifacts: artifactStorageFrom(artifactConfig),
       anchors: anchorStoreFrom(artifactConfig),
       reconcileIntervalSeconds: settings.reconcileIntervalSeconds,
+      notifyIntervalSeconds: webhooks.intervalSeconds,
+      webhooks,
       decisionKey: decisionSecret === undefined
         ? undefined
         : await importDecisionKey(decisionSecret),

@@ -23,13 +23,16 @@ export async function testToken(name: string, scopes: readonly Scope[]): Promise
   return { token, entry: { name, scopes: new Set(scopes), sha256: await hashToken(token) } };
 }
 
-/** Runs `fn` against an in-process API on port 0 over a loop harness. */
+/** Runs `fn` against an in-process API on port 0 over a loop harness (`deps` may depend on it). */
 export async function withApi(
-  deps: Partial<AppDeps> & { tokens: readonly ApiToken[] },
+  depsOrFor:
+    | Partial<AppDeps> & { tokens: readonly ApiToken[] }
+    | ((h: LoopHarness) => Partial<AppDeps> & { tokens: readonly ApiToken[] }),
   fn: (base: string, h: LoopHarness) => Promise<void>,
   options: LoopHarnessOptions = {},
 ): Promise<void> {
   const h = await startLoopHarness(options);
+  const deps = typeof depsOrFor === "function" ? depsOrFor(h) : depsOrFor;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     createHandler({

@@ -25,10 +25,27 @@ export async function insertDirective(
   return row.id;
 }
 
-/** Every ledger row of a directive, oldest first, amounts as text. */
+/** Each of a directive's budget keys in its current state (the key's latest row), oldest key first. */
 export async function ledgerRows(sql: Sql, directiveId: string): Promise<BudgetLedgerRow[]> {
   return await sql<BudgetLedgerRow[]>`
-    SELECT id, directive_id, idempotency_key, provider, model, status, amount::text AS amount,
-      currency, input_tokens, output_tokens, attempts, response, created_at, updated_at
-    FROM budget_ledger WHERE directive_id = ${directiveId} ORDER BY created_at, id`;
+    SELECT * FROM (
+      SELECT DISTINCT ON (idempotency_key) id, directive_id, idempotency_key, version, provider,
+        model, status, amount::text AS amount, currency, input_tokens, output_tokens, attempts,
+        response, created_at
+      FROM budget_ledger WHERE directive_id = ${directiveId}
+      ORDER BY idempotency_key, version DESC) latest
+    ORDER BY (SELECT min(b.created_at) FROM budget_ledger b
+               WHERE b.idempotency_key = latest.idempotency_key), idempotency_key`;
+}
+
+/** Every budget row a directive appended, as `[key, version, status, amount]`, in append order. */
+export async function ledgerHistory(
+  sql: Sql,
+  directiveId: string,
+): Promise<[string, number, string, string][]> {
+  const rows = await sql<{ key: string; version: number; status: string; amount: string }[]>`
+    SELECT idempotency_key AS key, version, status, amount::text AS amount
+      FROM budget_ledger WHERE directive_id = ${directiveId}
+     ORDER BY created_at, idempotency_key, version`;
+  return rows.map((r) => [r.key, r.version, r.status, r.amount]);
 }

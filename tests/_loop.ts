@@ -22,10 +22,26 @@ import { createMigratedDatabase, type TestDatabase } from "./_db.ts";
 import { type DevServer, startDevServer } from "./_temporal.ts";
 import { testDecisionKey, testSigner } from "./_decisions.ts";
 
-/** The default policy with a short approval timeout for tests. */
-export async function testPolicy(overrides: Record<string, unknown> = {}): Promise<PolicyConfig> {
-  const base = JSON.parse(await Deno.readTextFile("policies/default.json"));
-  return parsePolicy({ ...base, approval_timeout_seconds: 20, ...overrides }, "test policy");
+/** The repository's root, which policy file paths are relative to. */
+const ROOT = new URL("../", import.meta.url);
+
+/** The policy file loop tests use unless told otherwise. */
+export const DEFAULT_POLICY_FILE = "policies/default.json";
+
+/**
+ * A policy file (by default `policies/default.json`; a path relative to the
+ * repository's root) with a short approval timeout for tests, then
+ * `overrides` on top.
+ */
+export async function testPolicy(
+  overrides: Record<string, unknown> = {},
+  policyFile: string = DEFAULT_POLICY_FILE,
+): Promise<PolicyConfig> {
+  const base = JSON.parse(await Deno.readTextFile(new URL(policyFile, ROOT)));
+  return parsePolicy(
+    { ...base, approval_timeout_seconds: 20, ...overrides },
+    `test policy from ${policyFile}`,
+  );
 }
 
 /** Everything a loop test needs. */
@@ -52,7 +68,13 @@ export interface LoopHarness {
 
 /** Options for {@linkcode startLoopHarness}. */
 export interface LoopHarnessOptions {
-  /** Policy overrides. */
+  /**
+   * The policy file the worker loads, relative to the repository's root
+   * (default `policies/default.json`): a fork's module is tested under the
+   * fork's policy, e.g. `{ policyFile: "policies/fork.json" }`.
+   */
+  readonly policyFile?: string;
+  /** Policy overrides, applied on top of the policy file. */
   readonly policy?: Record<string, unknown>;
   /** The evaluator (default: the real default evaluator). */
   readonly evaluator?: Evaluator;
@@ -87,7 +109,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
   const decisionKey = await testDecisionKey();
   const taskQueue = `loop-${crypto.randomUUID()}`;
   const maxAttempts = options.maxAttempts ?? 2;
-  const policy = await testPolicy(options.policy);
+  const policy = await testPolicy(options.policy, options.policyFile);
   const log = options.log ?? createLogger({ level: "warn", service: "test-worker" });
   const artifacts = options.artifacts ?? {
     store: createFsStore({ dir: await Deno.makeTempDir({ prefix: "keel-artifacts-" }) }),
@@ -175,11 +197,22 @@ export async function runsOf(
   ];
 }
 
-/** A test that runs `fn` against its own loop harness, stopped afterwards. */
+/**
+ * A test that runs `fn` against its own loop harness, stopped afterwards.
+ * `options` choose the policy file, the modules and the rest
+ * ({@linkcode LoopHarnessOptions}).
+ *
+ * @example A fork's module under the fork's policy
+ * ```ts
+ * loopTest("word_count completes", async (h) => {
+ *   // submit, startLoop(h.target, id), waitForLoop(h.client, id), assert on h.sql
+ * }, { policyFile: "policies/fork.json" });
+ * ```
+ */
 export function loopTest(
   name: string,
   fn: (h: LoopHarness) => Promise<void>,
-  options: Parameters<typeof startLoopHarness>[0] = {},
+  options: LoopHarnessOptions = {},
 ): void {
   Deno.test({
     name,

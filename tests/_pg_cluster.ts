@@ -6,7 +6,43 @@
  *
  * @module
  */
-import { freePort } from "./_temporal.ts";
+
+/**
+ * The lowest port of the kernel's ephemeral range (`ip_local_port_range`),
+ * from which outgoing connections take their local ports.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").split(/\s+/)[0],
+    );
+    return Number.isInteger(low) && low > 1024 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A free port below the ephemeral range. The cluster goes down and comes back
+ * on the same port, and while it is down, a port in the ephemeral range may
+ * be taken as the local port of any outgoing connection (a client retrying
+ * 127.0.0.1:port can even connect to itself), which would keep Postgres from
+ * binding it again. No connection takes a port below the range unless asked.
+ */
+function stablePort(): number {
+  const low = 20_000;
+  const high = Math.max(low + 1_000, ephemeralLow());
+  for (let tries = 0; tries < 100; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
+  throw new Error(`no free port between ${low} and ${high} after 100 tries`);
+}
 
 /** The server's tool folder, as `pg_config` reports it (Debian keeps it off PATH). */
 async function binDir(): Promise<string> {
@@ -54,7 +90,7 @@ export async function startPgCluster(): Promise<PgCluster> {
     await Deno.chown(dir, uid, gid);
   }
   const data = `${dir}/data`;
-  const port = freePort();
+  const port = stablePort();
   await run(
     `${bin}/initdb`,
     ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"],
@@ -68,11 +104,18 @@ export async function startPgCluster(): Promise<PgCluster> {
       await run(`${bin}/pg_ctl`, ["-D", data, "-m", "immediate", "-w", "stop"], asPostgres);
     },
     async start() {
-      await run(
-        `${bin}/pg_ctl`,
-        ["-D", data, "-o", options, "-l", `${dir}/server.log`, "-w", "-t", "60", "start"],
-        asPostgres,
-      );
+      try {
+        await run(
+          `${bin}/pg_ctl`,
+          ["-D", data, "-o", options, "-l", `${dir}/server.log`, "-w", "-t", "60", "start"],
+          asPostgres,
+        );
+      } catch (error) {
+        const log = await Deno.readTextFile(`${dir}/server.log`).catch(() => "(no server.log)");
+        throw new Error(`${(error as Error).message}\nserver.log ends:\n${log.slice(-2000)}`, {
+          cause: error,
+        });
+      }
     },
     async destroy() {
       try {

@@ -76,13 +76,18 @@ export interface Effects {
   readonly artifacts: number;
   readonly evaluations: number;
   readonly transitions: number;
-  /** Rows in `budget_ledger`, when that table exists (0 otherwise). */
+  /** Charges in `budget_ledger` (rows in state `charged`), when that table exists (0 otherwise). */
   readonly charges: number;
+  /**
+   * Every row in `budget_ledger`: each state of each key (a reservation, then
+   * its charge or release), appended once however often a step was retried.
+   */
+  readonly budgetRows: number;
 }
 
 /** Counts the rows a directive has in each table the loop writes. */
 export async function effectsOf(sql: Sql, id: string): Promise<Effects> {
-  const [row] = await sql<Omit<Effects, "charges">[]>`
+  const [row] = await sql<Omit<Effects, "charges" | "budgetRows">[]>`
     SELECT (SELECT count(*)::int FROM policy_evaluations WHERE directive_id = ${id}) AS policy,
            (SELECT count(*)::int FROM approvals WHERE directive_id = ${id}) AS approvals,
            (SELECT count(*)::int FROM execution_runs WHERE directive_id = ${id}) AS runs,
@@ -92,10 +97,13 @@ export async function effectsOf(sql: Sql, id: string): Promise<Effects> {
   const [ledger] = await sql<{ present: boolean }[]>`
     SELECT to_regclass('budget_ledger') IS NOT NULL AS present`;
   let charges = 0;
+  let budgetRows = 0;
   if (ledger?.present) {
-    const [count] = await sql<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM budget_ledger WHERE directive_id = ${id}`;
-    charges = count?.n ?? 0;
+    const [count] = await sql<{ charged: number; rows: number }[]>`
+      SELECT count(*) FILTER (WHERE status = 'charged')::int AS charged, count(*)::int AS rows
+        FROM budget_ledger WHERE directive_id = ${id}`;
+    charges = count?.charged ?? 0;
+    budgetRows = count?.rows ?? 0;
   }
   return {
     policy: 0,
@@ -106,6 +114,7 @@ export async function effectsOf(sql: Sql, id: string): Promise<Effects> {
     transitions: 0,
     ...row,
     charges,
+    budgetRows,
   };
 }
 
@@ -121,8 +130,8 @@ export const COMPLETE_LEDGER = [
 /**
  * Asserts a directive completed through every step exactly once: one policy
  * verdict, one approval, one run (attempt 1, SUCCESS), one evaluation, the
- * given number of artifacts, one budget row (the run's reservation, charged
- * once), and the five-row ledger.
+ * given number of artifacts, the run's reservation and its one charge (two
+ * budget rows), and the five-row ledger.
  */
 export async function assertCompletedOnce(
   sql: Sql,
@@ -142,6 +151,7 @@ export async function assertCompletedOnce(
     evaluations: 1,
     transitions: 5,
     charges: 1,
+    budgetRows: 2,
   }, options.label);
   assertEquals(await ledgerOf(sql, id), COMPLETE_LEDGER, options.label);
 }

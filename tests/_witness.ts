@@ -28,8 +28,12 @@ export interface Witness {
   answered(prefix: string): number;
   /** Holds the answers to requests under `prefix` until released. */
   hold(prefix: string): void;
-  /** Answers every held request and stops holding. */
-  release(): void;
+  /**
+   * Answers the held requests under `prefix` and stops holding it (and any
+   * held prefix under it); with no prefix, answers every held request and
+   * stops holding.
+   */
+  release(prefix?: string): void;
   /** Stops it. */
   stop(): Promise<void>;
 }
@@ -39,7 +43,7 @@ export function startWitness(): Witness {
   const effects: Effect[] = [];
   const answers: string[] = [];
   let held: string[] = [];
-  let waiting: (() => void)[] = [];
+  let waiting: { path: string; resolve: () => void }[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const url = new URL(request.url);
     const path = url.pathname + url.search;
@@ -50,7 +54,7 @@ export function startWitness(): Witness {
     });
     await request.body?.cancel();
     if (held.some((prefix) => path.startsWith(prefix))) {
-      await new Promise<void>((resolve) => waiting.push(resolve));
+      await new Promise<void>((resolve) => waiting.push({ path, resolve }));
     }
     answers.push(path);
     if (url.pathname.startsWith("/hop/")) {
@@ -67,10 +71,11 @@ export function startWitness(): Witness {
     seen: (prefix) => effects.filter((effect) => effect.path.startsWith(prefix)),
     answered: (prefix) => answers.filter((path) => path.startsWith(prefix)).length,
     hold: (prefix) => void held.push(prefix),
-    release() {
-      held = [];
-      for (const resolve of waiting) resolve();
-      waiting = [];
+    release(prefix = "") {
+      held = held.filter((kept) => !kept.startsWith(prefix));
+      const answered = waiting.filter((entry) => entry.path.startsWith(prefix));
+      waiting = waiting.filter((entry) => !entry.path.startsWith(prefix));
+      for (const { resolve } of answered) resolve();
     },
     async stop() {
       this.release();

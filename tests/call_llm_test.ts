@@ -24,7 +24,7 @@ import type { Sql } from "../src/db/mod.ts";
 import { createMigratedDatabase, withSql } from "./_db.ts";
 import { startDevServer } from "./_temporal.ts";
 import { type Reply, startWireServer } from "./_wire_server.ts";
-import { insertDirective, ledgerRows } from "./_llm_fixtures.ts";
+import { insertDirective, ledgerHistory, ledgerRows } from "./_llm_fixtures.ts";
 
 const API_KEY = "sk-ant-call-llm-test-key";
 const PROMPT = "PROMPT-BODY-must-not-reach-artifacts";
@@ -145,6 +145,10 @@ Deno.test({
               [row?.status, row?.amount, row?.input_tokens, row?.output_tokens, row?.attempts],
               ["charged", COST, 12, 40, 1],
             );
+            assertEquals(
+              (await ledgerHistory(sql, id)).map(([, version, status]) => [version, status]),
+              [[1, "reserved"], [2, "charged"]],
+            );
             const artifacts = await artifactsOf(sql, id);
             assertEquals(artifacts.map((a) => a.kind).sort(), ["llm_call", "llm_usage"]);
             for (const artifact of artifacts) {
@@ -183,6 +187,15 @@ Deno.test({
                 5,
               ]);
               assertEquals(await spendOf(sql, id), { charged: COST, reserved: "0.0000" });
+              // Each attempt appended its reservation and its release; the last, its charge.
+              const history = await ledgerHistory(sql, id);
+              assertEquals(
+                history.map(([, version, status]) => [version, status]),
+                [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((v) => [
+                  v,
+                  v === 10 ? "charged" : v % 2 === 1 ? "reserved" : "released",
+                ]),
+              );
               const attempts = calls(await artifactsOf(sql, id));
               assertEquals(
                 attempts.map((a) => [a.attempt, a.outcome, (a.error as { kind?: string })?.kind]),
@@ -196,7 +209,8 @@ Deno.test({
               );
               console.log(
                 `retry storm (4×500 then 200): provider requests=5, activity attempts=5, ` +
-                  `ledger rows=${rows.length}, charged=${rows[0]?.amount} USD (one call's cost)`,
+                  `ledger keys=${rows.length}, budget rows=${history.length}, ` +
+                  `charged=${rows[0]?.amount} USD (one call's cost)`,
               );
             },
           );
@@ -220,6 +234,12 @@ Deno.test({
               const rows = await ledgerRows(sql, id);
               assertEquals(rows.map((r) => [r.status, r.amount]), [["charged", COST]]);
               assertEquals(await spendOf(sql, id), { charged: COST, reserved: "0.0000" });
+              // The four replays appended nothing.
+              const history = await ledgerHistory(sql, id);
+              assertEquals(history.map(([, version, status]) => [version, status]), [
+                [1, "reserved"],
+                [2, "charged"],
+              ]);
               const attempts = calls(await artifactsOf(sql, id));
               assertEquals(attempts.map((a) => [a.attempt, a.outcome]), [
                 [1, "ok"],
@@ -230,7 +250,8 @@ Deno.test({
               ]);
               console.log(
                 `retry storm (charged, then 4 crashes): provider requests=1, activity attempts=5, ` +
-                  `ledger rows=${rows.length}, charged=${rows[0]?.amount} USD`,
+                  `ledger keys=${rows.length}, budget rows=${history.length}, ` +
+                  `charged=${rows[0]?.amount} USD`,
               );
             },
           );
@@ -335,6 +356,12 @@ Deno.test({
             assertEquals(wire.received.length - before, 2);
             assertEquals((await ledgerRows(sql, id)).map((r) => [r.status, r.attempts]), [
               ["charged", 2],
+            ]);
+            assertEquals((await ledgerHistory(sql, id)).map(([, , status]) => status), [
+              "reserved",
+              "released",
+              "reserved",
+              "charged",
             ]);
           });
 

@@ -8,6 +8,7 @@ import { migrate, readMigrations, type Sql } from "../src/db/mod.ts";
 import { createMigratedDatabase, createTestDatabase, withSql } from "./_db.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { auditLedger, submitDirective } from "../src/directives/mod.ts";
+import { auditBudgetTrail } from "../src/budget/mod.ts";
 
 const schema = builtinSchema();
 
@@ -83,6 +84,8 @@ Deno.test("migration 0009 backfills seq and submitted_by on an existing ledger, 
     });
     await withSql(db.appUrl, async (sql) => {
       assertEquals((await auditLedger(sql)).findings, []);
+      // The budget row, kept by 0012 as version 1 of its key, matches its trail.
+      assertEquals(await auditBudgetTrail(sql), []);
     });
   } finally {
     await db.drop();

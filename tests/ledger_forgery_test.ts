@@ -1,7 +1,8 @@
 /**
- * A ledger the application role cannot forge (migration 0009): every forgery
- * keel_app attempts is refused by Postgres itself; the owner's tampering
- * (which the database cannot stop) is named by the audit.
+ * A ledger the application role cannot forge (migrations 0009 and 0012):
+ * every forgery keel_app attempts is refused by Postgres itself, budget rows
+ * are append-only for every role, and the owner's tampering (which the
+ * database cannot stop once it disables its triggers) is named by the audit.
  */
 import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import type { Sql } from "../src/db/mod.ts";
@@ -60,11 +61,21 @@ async function governanceRows(sql: Sql, directiveId: string): Promise<void> {
     VALUES (${directiveId}, 'default', '1', 'ALLOW', 'within limits', 'ok')`;
   await sql`INSERT INTO evaluations (directive_id, evaluator, score)
     VALUES (${directiveId}, 'test', 0.9)`;
+  await appendBudget(sql, directiveId, "forgery-1", [1, "reserved", 0.5, 1]);
+  await appendBudget(sql, directiveId, "forgery-1", [2, "charged", 0.25, 1]);
+}
+
+/** Appends one budget row: `[version, status, amount, attempts]`. */
+async function appendBudget(
+  sql: Sql,
+  directiveId: string,
+  key: string,
+  [version, status, amount, attempts]: [number, string, number, number],
+): Promise<void> {
   await sql`INSERT INTO budget_ledger
-      (directive_id, idempotency_key, provider, model, amount, currency)
-    VALUES (${directiveId}, 'forgery-1', 'noop', 'noop', 0.5, 'USD')`;
-  await sql`UPDATE budget_ledger SET status = 'charged', amount = 0.25, updated_at = now()
-    WHERE idempotency_key = 'forgery-1'`;
+      (directive_id, idempotency_key, version, provider, model, status, amount, currency, attempts)
+    VALUES (${directiveId}, ${key}, ${version}, 'noop', 'noop', ${status}, ${amount}, 'USD',
+      ${attempts})`;
 }
 
 Deno.test("as keel_app, every forgery of the ledger, a status or a governance record is refused by Postgres", async () => {
@@ -110,12 +121,43 @@ Deno.test("as keel_app, every forgery of the ledger, a status or a governance re
         );
         assertEquals(await count(sql, table), 1, table);
       }
+      // Budget rows: no change or removal, and no append that does not follow its key legally.
+      const budgetBefore = await count(sql, "budget_ledger");
+      for (
+        const attempt of [
+          () => sql`UPDATE budget_ledger SET amount = 0 WHERE idempotency_key = 'forgery-1'`,
+          () => sql`DELETE FROM budget_ledger`,
+          () => sql`TRUNCATE budget_ledger`,
+        ]
+      ) {
+        await refused(attempt, "42501", "permission denied for table budget_ledger");
+      }
       await refused(
-        () => sql`UPDATE budget_ledger SET amount = 0 WHERE idempotency_key = 'forgery-1'`,
+        () => appendBudget(sql, id, "forgery-1", [3, "released", 0, 1]),
         "42501",
-        "charged and final",
+        "budget_ledger key forgery-1 is charged and final: no released row may follow it",
       );
-      await refused(() => sql`DELETE FROM budget_ledger`, "42501", "permission denied");
+      await refused(
+        () => appendBudget(sql, id, "forgery-x", [1, "charged", 0, 1]),
+        "42501",
+        "must start with a reservation at attempt 1, not charged",
+      );
+      await refused(
+        () => appendBudget(sql, crypto.randomUUID(), "forgery-y", [1, "reserved", 0, 1]),
+        "23503",
+        "budget_ledger key forgery-y: no directive has id",
+      );
+      await refused(
+        () => appendBudget(sql, id, "forgery-1", [9, "reserved", 0, 2]),
+        "42501",
+        "has no version 8 for version 9 to follow",
+      );
+      await refused(
+        () => appendBudget(sql, proposed.id, "forgery-1", [3, "reserved", 0, 2]),
+        "42501",
+        "directive, provider and currency are frozen",
+      );
+      assertEquals(await count(sql, "budget_ledger"), budgetBefore);
       await refused(
         () => sql`UPDATE budget_ledger_events SET amount = 0`,
         "42501",
@@ -162,7 +204,7 @@ Deno.test("as keel_app, every forgery of the ledger, a status or a governance re
   });
 });
 
-Deno.test("even the owner is refused UPDATE, DELETE and TRUNCATE of governance records and budget events", async () => {
+Deno.test("even the owner is refused UPDATE, DELETE and TRUNCATE of governance records and budget rows", async () => {
   await withDb(async (db) => {
     const id = await withSql(db.appUrl, async (sql) => {
       const id = await executing(sql);
@@ -171,45 +213,118 @@ Deno.test("even the owner is refused UPDATE, DELETE and TRUNCATE of governance r
     });
     await withSql(db.ownerUrl, async (owner) => {
       for (
-        const table of ["approvals", "policy_evaluations", "evaluations", "budget_ledger_events"]
+        const table of [
+          "approvals",
+          "policy_evaluations",
+          "evaluations",
+          "budget_ledger",
+          "budget_ledger_events",
+        ]
       ) {
         for (const op of ["UPDATE", "DELETE", "TRUNCATE"]) {
           const attempt = op === "UPDATE"
             ? () => owner`UPDATE ${owner(table)} SET directive_id = ${id}`
             : op === "DELETE"
             ? () => owner`DELETE FROM ${owner(table)}`
+            : table === "budget_ledger" // referenced by its trail: without CASCADE, refused first
+            ? () => owner`TRUNCATE budget_ledger CASCADE`
             : () => owner`TRUNCATE ${owner(table)}`;
           await refused(attempt, "42501", `${table} is append-only: ${op} is refused`);
         }
       }
-      await refused(
-        () => owner`UPDATE budget_ledger SET amount = 0 WHERE directive_id = ${id}`,
-        "42501",
-        "charged and final",
-      );
       // A released reservation is settled too: only a new reservation (a retried call) may follow.
-      await owner`INSERT INTO budget_ledger
-          (directive_id, idempotency_key, provider, model, amount, currency)
-        VALUES (${id}, 'forgery-2', 'noop', 'noop', 0.1, 'USD')`;
-      await owner`UPDATE budget_ledger SET status = 'released', amount = 0
-        WHERE idempotency_key = 'forgery-2'`;
+      await appendBudget(owner, id, "forgery-2", [1, "reserved", 0.1, 1]);
+      await appendBudget(owner, id, "forgery-2", [2, "released", 0, 1]);
       await refused(
-        () =>
-          owner`UPDATE budget_ledger SET status = 'charged', amount = 0.1
-            WHERE idempotency_key = 'forgery-2'`,
+        () => appendBudget(owner, id, "forgery-2", [3, "charged", 0.1, 1]),
         "42501",
         "is released: only a new reservation may follow",
       );
       await refused(
-        () =>
-          owner`UPDATE budget_ledger SET status = 'reserved', amount = 0.1
-            WHERE idempotency_key = 'forgery-2'`,
+        () => appendBudget(owner, id, "forgery-2", [3, "reserved", 0.1, 1]),
         "42501",
         "a new reservation must count its attempt",
       );
     });
   });
 });
+
+Deno.test("an owner without superuser cannot change a budget row, nor delete one its trail names", async () => {
+  await withDb(async (db) => {
+    const id = await withSql(db.appUrl, async (sql) => {
+      const id = await executing(sql);
+      await governanceRows(sql, id);
+      return id;
+    });
+    const role = `keel_owner_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+    await withSql(db.ownerUrl, async (admin) => {
+      // All in one transaction, rolled back: the role is the cluster's, not the database's.
+      await admin.begin(async (tx) => {
+        await tx`CREATE ROLE ${tx(role)} NOSUPERUSER`;
+        await tx`ALTER TABLE budget_ledger OWNER TO ${tx(role)}`;
+        await tx`SET LOCAL ROLE ${tx(role)}`;
+        const [who] = await tx<{ superuser: string }[]>`
+          SELECT current_setting('is_superuser') AS superuser`;
+        assertEquals(who?.superuser, "off");
+        // Each attempt runs in a savepoint, which its failure rolls back.
+        const attempt = (
+          query: (q: typeof tx) => PromiseLike<unknown>,
+          code: string,
+          text: string,
+        ) => refused(() => tx.savepoint((sp) => query(sp as typeof tx)), code, text);
+        await attempt(
+          (q) => q`UPDATE budget_ledger SET amount = 0 WHERE directive_id = ${id}`,
+          "42501",
+          "budget_ledger is append-only: UPDATE is refused",
+        );
+        await attempt(
+          (q) => q`DELETE FROM budget_ledger WHERE directive_id = ${id}`,
+          "42501",
+          "budget_ledger is append-only: DELETE is refused",
+        );
+        await attempt(
+          (q) => q`TRUNCATE budget_ledger`,
+          "0A000",
+          "cannot truncate a table referenced in a foreign key constraint",
+        );
+        // Only a superuser may skip every trigger, foreign keys included.
+        await attempt(
+          (q) => q`SET LOCAL session_replication_role = replica`,
+          "42501",
+          "permission denied",
+        );
+        await attempt(
+          (q) => q`ALTER TABLE budget_ledger DISABLE TRIGGER ALL`,
+          "42501",
+          "is a system trigger",
+        );
+        // With its own triggers off, a row the trail names still cannot go.
+        await attempt(
+          async (q) => {
+            await q`ALTER TABLE budget_ledger DISABLE TRIGGER USER`;
+            await q`DELETE FROM budget_ledger WHERE directive_id = ${id}`;
+          },
+          "23503",
+          "budget_ledger_events",
+        );
+        const [rows] = await tx<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM budget_ledger WHERE directive_id = ${id}`;
+        assertEquals(rows?.n, 2);
+        throw new RolledBack();
+      }).catch((error) => {
+        if (!(error instanceof RolledBack)) throw error;
+      });
+    });
+  });
+});
+
+/** Thrown to roll a transaction back on purpose. */
+class RolledBack extends Error {
+  constructor() {
+    super("rolled back on purpose");
+    this.name = "RolledBack";
+  }
+}
 
 /** Runs `statements` as the owner with the ledger's and directives' triggers off. */
 async function tamper(db: TestDatabase, statements: (tx: Sql) => Promise<void>): Promise<void> {
@@ -261,28 +376,67 @@ Deno.test("the audit names a status that differs from the last ledger row, a mis
   });
 });
 
-Deno.test("a budget row rewritten behind the triggers' back is named against its append-only trail", async () => {
+Deno.test("a budget row rewritten, forged or deleted behind the triggers' back is named by the audit", async () => {
   await withDb(async (db) => {
     const id = await withSql(db.appUrl, async (sql) => {
       const id = await executing(sql);
       await governanceRows(sql, id);
+      // A key reserved, released and reserved again: versions 1, 2, 3.
+      await appendBudget(sql, id, "forgery-3", [1, "reserved", 0.1, 1]);
+      await appendBudget(sql, id, "forgery-3", [2, "released", 0, 1]);
+      await appendBudget(sql, id, "forgery-3", [3, "reserved", 0.1, 2]);
+      await appendBudget(sql, id, "forgery-4", [1, "reserved", 0.2, 1]);
       assertEquals(await auditBudgetTrail(sql), []);
       return id;
     });
     await withSql(db.ownerUrl, async (owner) => {
       await owner.begin(async (tx) => {
         await tx`ALTER TABLE budget_ledger DISABLE TRIGGER USER`;
-        await tx`UPDATE budget_ledger SET amount = 0 WHERE idempotency_key = 'forgery-1'`;
+        await tx`ALTER TABLE budget_ledger_events DISABLE TRIGGER USER`;
+        // Rewritten: the charge made smaller.
+        await tx`UPDATE budget_ledger SET amount = 0 WHERE idempotency_key = 'forgery-1' AND version = 2`;
+        // Deleted, with its trail: the release in the middle of a key.
+        await tx`DELETE FROM budget_ledger_events
+          WHERE budget_ledger_id IN (SELECT b.id FROM budget_ledger b
+                                      WHERE b.idempotency_key = 'forgery-3' AND b.version = 2)`;
+        await tx`DELETE FROM budget_ledger WHERE idempotency_key = 'forgery-3' AND version = 2`;
+        // Forged, appended with no trail: a release of a held reservation, and one after a charge.
+        await appendBudget(tx as unknown as Sql, id, "forgery-4", [2, "released", 0, 1]);
+        await appendBudget(tx as unknown as Sql, id, "forgery-1", [3, "released", 0, 1]);
+        await tx`ALTER TABLE budget_ledger_events ENABLE TRIGGER USER`;
         await tx`ALTER TABLE budget_ledger ENABLE TRIGGER USER`;
       });
     });
     await withSql(db.appUrl, async (sql) => {
       const findings = await auditBudgetTrail(sql);
-      assertEquals(findings.length, 1);
-      assertEquals([findings[0]!.directiveId, findings[0]!.idempotencyKey], [id, "forgery-1"]);
+      assertEquals(
+        findings.map((f) => [f.kind, f.directiveId, f.idempotencyKey, f.version]),
+        [
+          ["trail", id, "forgery-1", 2],
+          ["move", id, "forgery-1", 3],
+          ["trail", id, "forgery-1", 3],
+          ["version", id, "forgery-3", 3],
+          ["trail", id, "forgery-4", 2],
+        ],
+        JSON.stringify(findings),
+      );
       assertStringIncludes(
         findings[0]!.problem,
-        `is "charged 0.0000 USD 1" but its trail last recorded "charged 0.2500 USD 1"`,
+        `budget row "forgery-1" version 2 of directive ${id} is "charged 0.0000 USD 1" but its ` +
+          `trail last recorded "charged 0.2500 USD 1": it was rewritten`,
+      );
+      assertStringIncludes(
+        findings[1]!.problem,
+        `budget row "forgery-1" version 3 of directive ${id} is illegal: it follows a charge, ` +
+          `which is final`,
+      );
+      assertStringIncludes(
+        findings[3]!.problem,
+        `budget key "forgery-3" of directive ${id} jumps from version 1 to 3: rows are missing`,
+      );
+      assertStringIncludes(
+        findings[4]!.problem,
+        `budget row "forgery-4" version 2 of directive ${id} has no trail in budget_ledger_events`,
       );
     });
   });

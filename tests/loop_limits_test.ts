@@ -43,9 +43,11 @@ Deno.test({
           schema,
         });
         const loop = await waitForLoop(h.client, directive.id);
-        const [ledger] = await h.sql<{ status: string; amount: string }[]>`
+        // Every budget row the directive appended: its one key's states, in order.
+        const rows = await h.sql<{ status: string; amount: string }[]>`
           SELECT status, amount::text AS amount FROM budget_ledger
-           WHERE directive_id = ${directive.id}`;
+           WHERE directive_id = ${directive.id} ORDER BY version`;
+        const ledger = rows.map((r) => [r.status, r.amount]);
         return { loop, runs: await runsOf(h.sql, directive.id), ledger };
       };
 
@@ -61,20 +63,20 @@ Deno.test({
         "0.0000 USD is already spent or reserved and the call may cost up to 2.5001 USD, " +
           "over the budget of 2.5000 USD",
       );
-      assertEquals(refused.ledger, undefined, "nothing was reserved");
+      assertEquals(refused.ledger, [], "nothing was reserved");
 
       const over = await run("over", { reserve: "1", spend: "2" });
       assertEquals(witness.seen("/over").length, 1);
       assertEquals(over.loop.status, "aborted", "a failed budget check never ends complete");
       assertEquals(over.runs.map((r) => [r.status, r.outcome]), [["failed", "ERROR"]]);
       assertStringIncludes(over.runs[0]?.message ?? "", "over its reservation of 1 USD");
-      assertEquals(over.ledger, { status: "charged", amount: "2.0000" });
+      assertEquals(over.ledger, [["reserved", "1.0000"], ["charged", "2.0000"]]);
 
       const within = await run("within", { reserve: "2.5", spend: "1.25" });
       assertEquals(witness.seen("/within").length, 1);
       assertEquals(within.loop.status, "complete");
       assertEquals(within.runs.map((r) => [r.status, r.outcome]), [["completed", "SUCCESS"]]);
-      assertEquals(within.ledger, { status: "charged", amount: "1.2500" });
+      assertEquals(within.ledger, [["reserved", "2.5000"], ["charged", "1.2500"]]);
     } finally {
       await h.stop();
       await witness.stop();

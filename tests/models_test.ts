@@ -31,6 +31,9 @@ interface Inserted {
   directiveId: string;
   runId: string;
   budgetId?: string;
+  subscriptionId?: string;
+  eventId?: string;
+  deliveryId?: string;
 }
 
 const ARTIFACT_BYTES = new TextEncoder().encode("hello, artifact \u00e9\u2603\n\0binary\xff");
@@ -122,6 +125,7 @@ const INPUTS = {
   budget_ledger: (ids: Inserted): NewBudgetLedgerRow => ({
     directive_id: ids.directiveId,
     idempotency_key: "wf-1/run-1/1",
+    version: 1,
     provider: "anthropic",
     model: "claude-sonnet-4-5",
     amount: "0.0123",
@@ -145,6 +149,31 @@ const INPUTS = {
     cutoff: new Date("2026-01-02T03:04:05.678Z"),
     actor: "models-test",
   }),
+  webhook_subscriptions: () => ({
+    name: "ops-chat",
+    url: "https://hooks.example/keel?a=1,2&b={x}",
+    secret: `whsec_${"Ab+/".repeat(11)}=`,
+    events: ["approval_requested", "run_failed"],
+    format: "slack",
+    created_by: "models-test",
+  }),
+  webhook_events: (ids: Inserted) => ({
+    id: `evt_run_failed_${ids.runId}`,
+    type: "run_failed",
+    directive_id: ids.directiveId,
+    data: { objective: 'quotes " and, commas', budget: { amount: "1.0000" } },
+  }),
+  webhook_deliveries: (ids: Inserted) => ({
+    event_id: ids.eventId ?? "evt_run_failed_none",
+    subscription_id: ids.subscriptionId ?? crypto.randomUUID(),
+  }),
+  webhook_attempts: (ids: Inserted) => ({
+    delivery_id: ids.deliveryId ?? crypto.randomUUID(),
+    attempt: 1,
+    status_code: 503,
+    error: "the receiver answered 503",
+    latency_ms: 12,
+  }),
 } satisfies Record<string, (ids: Inserted) => Record<string, unknown>>;
 
 type TableName = keyof typeof INPUTS;
@@ -157,6 +186,8 @@ const OWNER_WRITTEN: ReadonlySet<TableName> = new Set([
   "directive_transitions",
   "budget_ledger_events",
   "retention_tombstones",
+  "webhook_events",
+  "webhook_deliveries",
 ]);
 
 function shapeOf(schema: z.ZodObject): Record<string, z.ZodType> {
@@ -236,6 +267,9 @@ Deno.test("every row of every table round-trips through insert schema, the app r
         if (table === "directives") ids.directiveId = row.id as string;
         if (table === "execution_runs") ids.runId = row.id as string;
         if (table === "budget_ledger") ids.budgetId = row.id as string;
+        if (table === "webhook_subscriptions") ids.subscriptionId = row.id as string;
+        if (table === "webhook_events") ids.eventId = row.id as string;
+        if (table === "webhook_deliveries") ids.deliveryId = row.id as string;
       }
       assertNotEquals(ids.directiveId, "");
       assertNotEquals(ids.runId, "");

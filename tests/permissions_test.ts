@@ -180,6 +180,7 @@ const PROCESS_SETS: Readonly<Record<string, string>> = {
   audit: "audit",
   schemas: "schemas",
   serve: "serve",
+  mcp: "mcp",
 };
 
 interface ProbeReport {
@@ -235,4 +236,23 @@ Deno.test("every process is denied a file outside its paths, a host outside its 
     );
     if (named) assertEquals(report.env[named], "allowed", `${set}: control ${named}`);
   }
+});
+
+Deno.test("the MCP bridge an agent host runs cannot read the database URL or the decision key", async () => {
+  const report = await probe("mcp", [
+    "./.data/decision-key",
+    "192.0.2.1:9",
+    "DATABASE_URL",
+    "KEEL_DECISION_KEY",
+    "KEEL_API_TOKENS",
+    "KEEL_MCP_TOKEN",
+  ]);
+  assertEquals(report.read, "denied");
+  assertEquals(report.net, "denied");
+  assertEquals(report.env, {
+    DATABASE_URL: "denied",
+    KEEL_DECISION_KEY: "denied",
+    KEEL_API_TOKENS: "denied",
+    KEEL_MCP_TOKEN: "allowed",
+  });
 });

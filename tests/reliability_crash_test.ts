@@ -174,6 +174,7 @@ Deno.test({
             evaluations: 1,
             transitions: 5,
             charges: 2,
+            budgetRows: 4,
           }, label);
         } else {
           await assertCompletedOnce(h.sql, id, { artifacts: echo ? 1 : 0, label });

@@ -1,15 +1,24 @@
 /**
  * Postgres crashes mid-run (`pg_ctl stop -m immediate` on a dedicated
  * cluster) and comes back. While it is down a loop needs its policy step, an
- * approval needs storing and a module is running; their activities fail,
- * retry, and succeed once it is back. Every directive completes with each
- * effect exactly once, and the histories show the retries happened.
+ * approval needs storing, one module ends and its ending needs recording, and
+ * another module keeps running; their steps fail or wait, retry, and succeed
+ * once it is back. Every directive completes with each effect exactly once,
+ * counted by the witness the modules call, and the histories show the
+ * retries happened.
+ *
+ * Nothing waits on a clock. The modules are `http_request` calls to a
+ * witness that answers each only when told, so one module ends while
+ * Postgres is down and the other after it is back; Postgres comes back only
+ * once each step that needs it has failed at least once (the attempt
+ * Temporal reports for the pending activity) and the worker has said that
+ * the module that ended is waiting for it (its log).
  */
 import { testSigner } from "./_decisions.ts";
 import { assert, assertEquals } from "@std/assert";
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
-import { connect, migrate, readMigrations } from "../src/db/mod.ts";
+import { connect, migrate, readMigrations, type Sql } from "../src/db/mod.ts";
 import { submitDirective } from "../src/directives/mod.ts";
 import { startLoop, waitForLoop } from "../src/loop/mod.ts";
 import { approveUpdate, directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
@@ -18,8 +27,9 @@ import { eventually, runsOf } from "./_loop.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
 import { assertCompletedOnce, within } from "./_reliability.ts";
 import { startDevServer } from "./_temporal.ts";
+import { startWitness } from "./_witness.ts";
 import { reconcilerWorkflowId } from "../src/worker.ts";
-import { killWorker, spawnWorker } from "./_worker_process.ts";
+import { killWorker, spawnWorker, type WorkerProcess } from "./_worker_process.ts";
 
 const schema = builtinSchema();
 
@@ -39,6 +49,55 @@ async function maxAttempt(client: Client, workflowId: string, activity: string):
   return attempt;
 }
 
+/** Waits until `activity` of a directive's loop has failed once and Temporal retries it. */
+async function failedOnce(client: Client, directiveId: string, activity: string): Promise<void> {
+  const handle = client.workflow.getHandle(directiveWorkflowId(directiveId));
+  await eventually(async () => {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    return pending.some((p) => p.activityType?.name === activity && (p.attempt ?? 0) >= 2);
+  }, `${activity} of ${directiveId} to fail while Postgres is down`);
+}
+
+/** Waits until the worker logs that a run of the directive waits for Postgres at `step`. */
+async function waitingFor(worker: WorkerProcess, directiveId: string, step: string): Promise<void> {
+  await eventually(
+    () =>
+      Promise.resolve(worker.lines.some((line) => {
+        if (!line.startsWith("{")) return false;
+        const record = JSON.parse(line);
+        return record.message === "Postgres is unreachable: the run waits for it" &&
+          record.directive_id === directiveId && record.step === step;
+      })),
+    `the worker to wait for Postgres to ${step} of ${directiveId}`,
+  );
+}
+
+async function atGate(client: Client, id: string): Promise<void> {
+  await eventually(
+    async () =>
+      (await client.workflow.getHandle(directiveWorkflowId(id)).query(statusQuery)).phase ===
+        "awaiting_approval",
+    `${id} at the gate`,
+  );
+}
+
+async function migratedKeel(adminUrl: string): Promise<string> {
+  const keel = new URL(adminUrl);
+  keel.pathname = "/keel";
+  const admin = connect(adminUrl, { max: 1 });
+  await admin`CREATE DATABASE keel`;
+  await admin.end();
+  const owner = connect(keel.toString(), { max: 1 });
+  await migrate(owner, await readMigrations("migrations"));
+  await owner.end();
+  keel.username = "keel_app";
+  return keel.toString();
+}
+
+async function submit(sql: Sql, overrides: Record<string, unknown>): Promise<string> {
+  return (await submitDirective(sql, echoDocument(overrides), { schema })).directive.id;
+}
+
 Deno.test({
   name: "Postgres crashes mid-run and comes back: activities retry, nothing lost or doubled",
   sanitizeResources: false,
@@ -46,16 +105,10 @@ Deno.test({
   async fn() {
     const cluster = await startPgCluster();
     const server = await startDevServer();
-    const keel = new URL(cluster.adminUrl);
-    keel.pathname = "/keel";
-    const admin = connect(cluster.adminUrl, { max: 1 });
-    await admin`CREATE DATABASE keel`;
-    await admin.end();
-    const owner = connect(keel.toString(), { max: 1 });
-    await migrate(owner, await readMigrations("migrations"));
-    await owner.end();
-    keel.username = "keel_app";
-    const appUrl = keel.toString();
+    const witness = startWitness();
+    witness.hold("/running");
+    witness.hold("/ending");
+    const appUrl = await migratedKeel(cluster.adminUrl);
     const sql = connect(appUrl, { max: 2 });
     const connection = await NativeConnection.connect({ address: server.address });
     const client = new Client({ connection, interceptors: { workflow: [await testSigner()] } });
@@ -74,47 +127,42 @@ Deno.test({
         const history = await reconciler.fetchHistory();
         return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes != null);
       }, "the reconciler's first pass");
-      // A module that runs across the outage and ends after it.
-      const running = (await submitDirective(
-        sql,
-        echoDocument({ payload: { message: "across", delay_ms: 20_000 } }),
-        { schema },
-      )).directive.id;
-      // A module that ends while Postgres is down: its ending is recorded
-      // once Postgres is back, and the module does not run again.
-      const ending = (await submitDirective(
-        sql,
-        echoDocument({ payload: { message: "ends in the outage", delay_ms: 5_000 } }),
-        { schema },
-      )).directive.id;
+      const call = (path: string) => ({
+        type: "http_request",
+        objective: `Call the witness at ${path}`,
+        success_metrics: ["the witness answers"],
+        budget: { amount: "0.10", currency: "USD" },
+        payload: { url: `${witness.url}${path}` },
+      });
+      // A module that runs across the outage: answered once Postgres is back.
+      const running = await submit(sql, call("/running"));
+      // A module that ends while Postgres is down: answered during the outage,
+      // its ending is recorded once Postgres is back, and it does not run again.
+      const ending = await submit(sql, call("/ending"));
       // A loop waiting at the gate, approved during the outage.
-      const gate = (await submitDirective(sql, echoDocument(), { schema })).directive.id;
+      const gate = await submit(sql, {});
       // A loop started during the outage: its policy step cannot run yet.
-      const late = (await submitDirective(
-        sql,
-        echoDocument({ type: "noop", budget: { amount: "0.10", currency: "USD" }, payload: {} }),
-        { schema },
-      )).directive.id;
+      const late = await submit(sql, {
+        type: "noop",
+        budget: { amount: "0.10", currency: "USD" },
+        payload: {},
+      });
       for (const id of [running, ending, gate]) {
         await startLoop(target, id);
-        await eventually(
-          async () =>
-            (await client.workflow.getHandle(directiveWorkflowId(id)).query(statusQuery))
-              .phase === "awaiting_approval",
-          "the gate",
-        );
+        await atGate(client, id);
       }
-      await client.workflow.getHandle(directiveWorkflowId(running)).executeUpdate(approveUpdate, {
-        args: [{ actor: "qa", reason: "before the crash" }],
-      });
-      await client.workflow.getHandle(directiveWorkflowId(ending)).executeUpdate(approveUpdate, {
-        args: [{ actor: "qa", reason: "before the crash" }],
-      });
       for (const id of [running, ending]) {
-        await eventually(
-          async () => (await runsOf(sql, id))[0]?.status === "running",
-          "the module to run",
-        );
+        await client.workflow.getHandle(directiveWorkflowId(id)).executeUpdate(approveUpdate, {
+          args: [{ actor: "qa", reason: "before the crash" }],
+        });
+      }
+      // Each module has made its call and waits for the answer: its run is claimed.
+      await eventually(
+        () => Promise.resolve(["/running", "/ending"].every((p) => witness.seen(p).length > 0)),
+        "both modules to call the witness",
+      );
+      for (const id of [running, ending]) {
+        assertEquals((await runsOf(sql, id)).map((r) => r.status), ["running"]);
       }
 
       await cluster.crash();
@@ -123,10 +171,12 @@ Deno.test({
         approveUpdate,
         { args: [{ actor: "qa", reason: "during the outage" }] },
       );
-      // Longer than the driver's 10 s connect timeout, so each step's first
-      // attempt fails and Temporal retries it.
-      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      witness.release("/ending");
+      await failedOnce(client, late, "evaluateDirectivePolicy");
+      await failedOnce(client, gate, "recordDecision");
+      await waitingFor(worker, ending, "record the ending");
       await cluster.start();
+      witness.release("/running");
       assertEquals((await approval).decision, "approved");
 
       const ids = { running, ending, gate, late };
@@ -139,6 +189,8 @@ Deno.test({
       for (const [label, id] of Object.entries(ids)) {
         await assertCompletedOnce(sql, id, { artifacts: label === "late" ? 0 : 1, label });
       }
+      // Each module called the witness once: neither was run again.
+      assertEquals(witness.effects.map((e) => e.path).sort(), ["/ending", "/running"]);
       // The steps that needed Postgres while it was down were retried.
       const policyAttempts = await maxAttempt(
         client,
@@ -152,8 +204,12 @@ Deno.test({
       );
       assert(policyAttempts > 1, `policy step ran ${policyAttempts} time(s)`);
       assert(decisionAttempts > 1, `decision step ran ${decisionAttempts} time(s)`);
+    } catch (error) {
+      console.error(`worker output, last 40 lines:\n${worker.lines.slice(-40).join("\n")}`);
+      throw error;
     } finally {
       await killWorker(worker);
+      await witness.stop();
       await connection.close();
       await sql.end({ timeout: 1 }).catch(() => {});
       await server.stop();

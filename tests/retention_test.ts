@@ -75,8 +75,9 @@ async function seed(db: TestDatabase): Promise<Seeded> {
                           ${new TextEncoder().encode("fresh")})`;
       await owner`INSERT INTO evaluations (directive_id, run_id, evaluator, score, created_at)
                   VALUES (${id}, ${run!.id}, 'exact', 1, ${OLD})`;
-      await owner`INSERT INTO budget_ledger (directive_id, idempotency_key, provider, model, amount, currency)
-                  VALUES (${id}, ${`${id}/llm/1`}, 'anthropic', 'm', '0.0100', 'USD')`;
+      await owner`INSERT INTO budget_ledger
+                    (directive_id, idempotency_key, version, provider, model, amount, currency)
+                  VALUES (${id}, ${`${id}/llm/1`}, 1, 'anthropic', 'm', '0.0100', 'USD')`;
     }
   });
   return ids;

@@ -25,8 +25,9 @@ import {
   checkContractFields,
   checkDirectiveExamples,
   CONTRACT_DOC_PATH,
+  readExampleFiles,
 } from "../src/validate/mod.ts";
-import { BUILTIN_MODULES, createRegistry } from "../src/execution/registry.ts";
+import { BUILTIN_MODULES, createRegistry, SHIPPED_MODULES } from "../src/execution/registry.ts";
 import {
   checkModulePermissions,
   type DeclaredModule,
@@ -110,7 +111,14 @@ Deno.test("the real repository passes all three checks", async () => {
     results.schema?.summary.includes(`${tableCount} tables`),
     `schema summary should count ${tableCount} tables: ${results.schema?.summary}`,
   );
-  const leftover = (await keelValidateDatabases()).filter((name) => !before.has(name));
+  // Another process on the same server (a concurrent `deno task validate`) may hold a scratch
+  // database of its own for a moment: wait for those to go; ours must already be gone.
+  let leftover: string[] = [];
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+    leftover = (await keelValidateDatabases()).filter((name) => !before.has(name));
+    if (leftover.length === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   assertEquals(leftover, [], "the scratch database must be dropped");
 });
 
@@ -490,7 +498,13 @@ Deno.test("the CLI exits 0 on --help and 2 on bad usage or an unreachable databa
 // ---- The directive contract: committed JSON Schema, written contract, examples ----
 
 const BAD = "tests/fixtures/bad_directives";
+// From the registry and the examples folder, never a fixed list: a fork adds modules and examples
+// (docs/handoff.md) without editing this file.
 const MODULE_TYPES = createRegistry(BUILTIN_MODULES).types();
+const EXAMPLE_COUNT = (await readExampleFiles(REPO))?.length ?? 0;
+/** The examples summary the real repository gives. */
+const EXAMPLES_SUMMARY = `${EXAMPLE_COUNT} directive${EXAMPLE_COUNT === 1 ? "" : "s"} under ` +
+  "examples/directives/ parse and pass the contract";
 const CONTRACT = createDirectiveSchema({ moduleTypes: MODULE_TYPES });
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -540,10 +554,8 @@ Deno.test("the real repository passes all seven checks, the directive contract o
     results.contract?.summary,
     `${CONTRACT_DOC_PATH} lists the 10 fields of the zod contract`,
   );
-  assertEquals(
-    results.examples?.summary,
-    "3 directives under examples/directives/ parse and pass the contract",
-  );
+  assert(EXAMPLE_COUNT > 0, "the repository ships example directives");
+  assertEquals(results.examples?.summary, EXAMPLES_SUMMARY);
   assertEquals(results["module-permissions"]?.summary, BUILTIN_MODULE_PERMISSIONS);
 });
 
@@ -675,12 +687,7 @@ Deno.test("examples/directives validates with exit 0; a missing --examples folde
   const good = await run([...base, "--skip-db", "--examples", "examples/directives"], {});
   assertEquals(good.code, 0, good.stderr);
   assertEquals(good.stderr.trim(), "");
-  assert(
-    good.stdout.includes(
-      "validate: examples: 3 directives under examples/directives/ parse and pass the contract",
-    ),
-    good.stdout,
-  );
+  assert(good.stdout.includes(`validate: examples: ${EXAMPLES_SUMMARY}`), good.stdout);
   const missing = await run([...base, "--skip-db", "--examples", "examples/nowhere"], {});
   assertEquals(missing.code, 2, missing.stdout);
   assert(missing.stderr.includes(`"examples/nowhere" does not exist`), missing.stderr);
@@ -932,7 +939,8 @@ Deno.test("a copy whose deno.json narrows the worker's net fails at the module; 
     const config = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
     config.permissions.worker.net = ["localhost"];
     await plant(root, "deno.json", JSON.stringify(config, null, 2));
-    const results = byCheck(await validate({ root, skipDb: true }));
+    // The shipped modules only: a fork's own module may declare hosts of its own.
+    const results = byCheck(await validate({ root, skipDb: true, modules: SHIPPED_MODULES }));
     const path = "src/execution/modules/http_request.ts";
     const text = await Deno.readTextFile(`${root}/${path}`);
     const declaration = text.indexOf('"127.0.0.1"', text.indexOf("permissions: {"));

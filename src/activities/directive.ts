@@ -212,6 +212,14 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
           signal: abort.signal,
           abandon: abandon.signal,
           alive: (details) => context.heartbeat(details),
+          unreachable: (step, error) =>
+            log.warn("Postgres is unreachable: the run waits for it", {
+              directive_id: facts.run.directive_id,
+              run_id: runId,
+              module: facts.run.module,
+              step,
+              error,
+            }),
         });
         annotate({
           "keel.run.status": summary.status,

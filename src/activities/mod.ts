@@ -17,6 +17,8 @@ import type { DecisionKey } from "../auth/signing.ts";
 import { createReconcileActivities } from "./reconcile.ts";
 import { createAnchorActivities } from "./anchor.ts";
 import { createLlmActivities } from "./llm.ts";
+import { createNotifyActivities } from "./notify.ts";
+import type { RetryPolicy } from "../notifications/mod.ts";
 import { createNoopLlmProvider, type LlmProvider } from "../llm/mod.ts";
 
 /** What the activities need from the process that hosts them. */
@@ -45,6 +47,8 @@ export interface ActivityDeps {
   readonly decisionKey?: DecisionKey | undefined;
   /** The model provider `callLlm` uses; the NoOp provider when absent. */
   readonly llm?: LlmProvider;
+  /** How webhook deliveries are retried and how long a receiver may take; defaults when absent. */
+  readonly webhooks?: RetryPolicy & { readonly timeoutMs: number };
 }
 
 /** Builds every activity the worker registers. */
@@ -55,6 +59,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDecisionActivities(deps),
     ...createReconcileActivities(deps),
     ...createAnchorActivities(deps),
+    ...createNotifyActivities(deps),
     ...createLlmActivities({ ...deps, llm: deps.llm ?? createNoopLlmProvider() }),
   };
 }

@@ -1,8 +1,13 @@
 /**
- * The budget ledger: provider spend against a directive's budget, one row per
+ * The budget ledger: provider spend against a directive's budget, keyed by
  * activity idempotency key. A call reserves its worst case first (refused when
  * that would exceed the budget), then is charged its actual cost or released.
  * A charged key is final: a retry gets the recorded answer and pays nothing.
+ *
+ * The ledger is append-only (migration 0012): each state a key takes is a new
+ * row, numbered by `version` within the key, and the key's current state is
+ * its highest version. Every append is `ON CONFLICT DO NOTHING` on
+ * `(idempotency_key, version)`, so a retried or racing duplicate appends once.
  *
  * @module
  */
@@ -84,11 +89,36 @@ function decimalText(value: string): string {
   return formatScaled(scaledDecimal(value));
 }
 
+/** A key's latest row: its current state. */
+interface Latest {
+  readonly directive_id: string;
+  readonly version: number;
+  readonly status: string;
+  readonly model: string;
+  readonly amount: string;
+  readonly attempts: number;
+  readonly response: unknown;
+}
+
+async function latestOf(sql: Sql | TransactionSql, key: string): Promise<Latest | undefined> {
+  const [row] = await sql<Latest[]>`
+    SELECT directive_id, version, status, model, amount::text AS amount, attempts, response
+      FROM budget_ledger WHERE idempotency_key = ${key}
+     ORDER BY version DESC LIMIT 1`;
+  return row;
+}
+
+/** How often a reservation re-reads a key that a concurrent settlement appended to. */
+const RESERVE_TRIES = 3;
+
 /**
  * Reserves `estimate` for `key`, or returns the earlier charge when `key` was
  * already charged. The directive row is locked (`FOR NO KEY UPDATE`, which
  * still lets other tables insert rows referencing it) so concurrent calls
- * against one budget are checked one at a time.
+ * against one budget are checked one at a time. A key that already holds a
+ * reservation of the same estimate and model (a retried call) appends nothing;
+ * a released key, or a held one with another estimate, appends a new
+ * reservation counting the attempt.
  *
  * @throws {BudgetExceededError} when spent + estimate would exceed the budget.
  * @throws {BudgetLedgerError} for an unknown directive, another currency, or a
@@ -111,133 +141,76 @@ export async function reserve(sql: Sql, reservation: Reservation): Promise<Reser
           `directive may spend`,
       );
     }
-    const [existing] = await tx<
-      { directive_id: string; status: string; amount: string; response: unknown }[]
-    >`
-      SELECT directive_id, status, amount::text AS amount, response
-      FROM budget_ledger WHERE idempotency_key = ${reservation.key}`;
-    if (existing && existing.directive_id !== reservation.directiveId) {
-      throw new BudgetLedgerError(
-        `Cannot reserve budget under key "${reservation.key}": it belongs to directive ` +
-          `"${existing.directive_id}", not "${reservation.directiveId}"`,
-      );
+    for (let tries = 1;; tries++) {
+      const result = await reserveOnce(tx, reservation, directive);
+      if (result) return result;
+      if (tries >= RESERVE_TRIES) {
+        throw new Error(
+          `Cannot reserve under key "${reservation.key}": it was appended to concurrently ` +
+            `${tries} times; try again`,
+        );
+      }
     }
-    if (existing?.status === "charged") {
-      return { state: "charged", amount: existing.amount, response: existing.response };
-    }
-    if (directive.currency !== reservation.currency) {
-      throw new BudgetLedgerError(
-        `Cannot reserve ${reservation.estimate} ${reservation.currency} against directive ` +
-          `"${reservation.directiveId}": its budget is in ${directive.currency}, and Keel ` +
-          `never converts currencies`,
-      );
-    }
-    const [spentRow] = await tx<{ spent: string }[]>`
-      SELECT coalesce(sum(amount), 0)::text AS spent FROM budget_ledger
-      WHERE directive_id = ${reservation.directiveId}
-        AND status IN ('reserved', 'charged')
-        AND idempotency_key <> ${reservation.key}`;
-    const spent = scaledDecimal(spentRow?.spent ?? "0");
-    const estimate = scaledDecimal(reservation.estimate);
-    const budget = scaledDecimal(directive.budget);
-    if (spent + estimate > budget) {
-      throw new BudgetExceededError({
-        directiveId: reservation.directiveId,
-        spent: formatScaled(spent),
-        estimate: formatScaled(estimate),
-        budget: decimalText(directive.budget),
-        currency: directive.currency,
-        ...(reservation.action === undefined ? {} : { action: reservation.action }),
-      });
-    }
-    const [row] = await tx<{ attempts: number }[]>`
-      INSERT INTO budget_ledger
-        (directive_id, idempotency_key, provider, model, status, amount, currency)
-      VALUES (${reservation.directiveId}, ${reservation.key}, ${reservation.provider},
-        ${reservation.model}, 'reserved', ${reservation.estimate}, ${reservation.currency})
-      ON CONFLICT (idempotency_key) DO UPDATE
-        SET status = 'reserved', amount = EXCLUDED.amount, model = EXCLUDED.model,
-            attempts = budget_ledger.attempts + 1, updated_at = now()
-        WHERE budget_ledger.status <> 'charged'
-      RETURNING attempts`;
-    if (!row) {
-      throw new BudgetLedgerError(`Cannot reserve under key "${reservation.key}": it was charged`);
-    }
-    return { state: "reserved", attempts: row.attempts };
   });
 }
 
-/** What a charge records. */
-export interface Charge {
-  /** The actual cost, 4 decimal places. */
-  readonly amount: string;
-  /** Tokens read; `null` when unknown (a malformed answer charged at its estimate). */
-  readonly inputTokens: number | null;
-  /** Tokens written; `null` when unknown. */
-  readonly outputTokens: number | null;
-  /** The normalized answer a retry gets back; `null` when there is none. */
-  readonly response: unknown;
-}
-
-/**
- * Turns the reservation under `key` into a final charge.
- *
- * @throws {BudgetLedgerError} when `key` holds no reservation (released or already charged).
- */
-export async function charge(sql: Sql, key: string, details: Charge): Promise<void> {
-  const rows = await sql`
-    UPDATE budget_ledger
-    SET status = 'charged', amount = ${details.amount}, input_tokens = ${details.inputTokens},
-        output_tokens = ${details.outputTokens},
-        response = ${details.response === null ? null : sql.json(details.response as never)},
-        updated_at = now()
-    WHERE idempotency_key = ${key} AND status = 'reserved'
-    RETURNING id`;
-  if (rows.length !== 1) {
-    throw new BudgetLedgerError(`Cannot charge key "${key}": it holds no reservation`);
+/** One try of {@linkcode reserve} under the directive lock; `undefined` when a concurrent append won. */
+async function reserveOnce(
+  tx: TransactionSql,
+  reservation: Reservation,
+  directive: { budget: string; currency: string },
+): Promise<ReserveResult | undefined> {
+  const latest = await latestOf(tx, reservation.key);
+  if (latest && latest.directive_id !== reservation.directiveId) {
+    throw new BudgetLedgerError(
+      `Cannot reserve budget under key "${reservation.key}": it belongs to directive ` +
+        `"${latest.directive_id}", not "${reservation.directiveId}"`,
+    );
   }
-}
-
-/** Gives the reservation under `key` back: the call failed and cost nothing. */
-export async function release(sql: Sql, key: string): Promise<void> {
-  await sql`
-    UPDATE budget_ledger SET status = 'released', amount = 0, updated_at = now()
-    WHERE idempotency_key = ${key} AND status = 'reserved'`;
-}
-
-/** A directive's spend so far. */
-export interface Spend {
-  /** Final charges. */
-  readonly charged: string;
-  /** Reservations of calls in flight (or of attempts that died mid-call). */
-  readonly reserved: string;
-}
-
-/** Sums a directive's ledger rows by state, 4 decimal places each. */
-export async function spendOf(sql: Sql, directiveId: string): Promise<Spend> {
-  const [row] = await sql<{ charged: string; reserved: string }[]>`
-    SELECT coalesce(sum(amount) FILTER (WHERE status = 'charged'), 0)::numeric(18, 4)::text
-             AS charged,
-           coalesce(sum(amount) FILTER (WHERE status = 'reserved'), 0)::numeric(18, 4)::text
-             AS reserved
-    FROM budget_ledger WHERE directive_id = ${directiveId}`;
-  return { charged: row?.charged ?? "0.0000", reserved: row?.reserved ?? "0.0000" };
-}
-
-/**
- * Settles the reservation under `key`, if one is still held: charged `amount`,
- * or released when `amount` is `null`. Meant to run in the transaction that
- * records what the spending bought, so the two are written together or not
- * at all.
- */
-export async function settleReservation(
-  sql: Sql | TransactionSql,
-  key: string,
-  amount: string | null,
-): Promise<void> {
-  await sql`
-    UPDATE budget_ledger
-       SET status = ${amount === null ? "released" : "charged"}, amount = ${amount ?? "0"},
-           updated_at = now()
-     WHERE idempotency_key = ${key} AND status = 'reserved'`;
+  if (latest?.status === "charged") {
+    return { state: "charged", amount: latest.amount, response: latest.response };
+  }
+  if (directive.currency !== reservation.currency) {
+    throw new BudgetLedgerError(
+      `Cannot reserve ${reservation.estimate} ${reservation.currency} against directive ` +
+        `"${reservation.directiveId}": its budget is in ${directive.currency}, and Keel ` +
+        `never converts currencies`,
+    );
+  }
+  const estimate = scaledDecimal(reservation.estimate);
+  if (
+    latest?.status === "reserved" && latest.model === reservation.model &&
+    scaledDecimal(latest.amount) === estimate
+  ) {
+    return { state: "reserved", attempts: latest.attempts };
+  }
+  const [spentRow] = await tx<{ spent: string }[]>`
+    SELECT coalesce(sum(amount), 0)::text AS spent
+      FROM (SELECT DISTINCT ON (idempotency_key) status, amount FROM budget_ledger
+             WHERE directive_id = ${reservation.directiveId}
+               AND idempotency_key <> ${reservation.key}
+             ORDER BY idempotency_key, version DESC) latest
+     WHERE status IN ('reserved', 'charged')`;
+  const spent = scaledDecimal(spentRow?.spent ?? "0");
+  const budget = scaledDecimal(directive.budget);
+  if (spent + estimate > budget) {
+    throw new BudgetExceededError({
+      directiveId: reservation.directiveId,
+      spent: formatScaled(spent),
+      estimate: formatScaled(estimate),
+      budget: decimalText(directive.budget),
+      currency: directive.currency,
+      ...(reservation.action === undefined ? {} : { action: reservation.action }),
+    });
+  }
+  const attempts = latest ? latest.attempts + 1 : 1;
+  const appended = await tx`
+    INSERT INTO budget_ledger
+      (directive_id, idempotency_key, version, provider, model, status, amount, currency, attempts)
+    VALUES (${reservation.directiveId}, ${reservation.key}, ${(latest?.version ?? 0) + 1},
+      ${reservation.provider}, ${reservation.model}, 'reserved', ${reservation.estimate},
+      ${reservation.currency}, ${attempts})
+    ON CONFLICT (idempotency_key, version) DO NOTHING
+    RETURNING id`;
+  return appended.length === 1 ? { state: "reserved", attempts } : undefined;
 }

@@ -6,5 +6,6 @@
  * @module
  */
 export * from "./ledger.ts";
+export * from "./settle.ts";
 export * from "./trail.ts";
 export * from "./daily.ts";

@@ -24,7 +24,8 @@ and reports every problem, naming the directive or row:
     link to the row before it;
   - a directive without its creation row, a gap in its ledger seq numbers, or a
     status that differs from its last ledger row's;
-  - a budget_ledger row whose state differs from its append-only trail;
+  - a budget_ledger row whose state differs from its trail or that has none,
+    a gap in a budget key's versions, or a move the append guard refuses;
   - relative to the latest anchor in the artifact store (anchors/ beside the
     artifacts): a deleted tail (the anchored head row missing, or fewer rows up
     to it than anchored) or a rewritten history (its hash or the digest differs).

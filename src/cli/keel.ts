@@ -17,6 +17,7 @@ import { policyCommand } from "./_keel/policy.ts";
 import { submitCommand, watchCommand } from "./_keel/submit.ts";
 import { scoreCommand } from "./_keel/score.ts";
 import { tokenCommand } from "./_keel/token.ts";
+import { webhookCommand } from "./_keel/webhook.ts";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { parseTelemetryConfig, readEnv, TELEMETRY_ENV } from "../config/mod.ts";
 import { startTelemetry, type Telemetry } from "../telemetry/otel.ts";
@@ -35,6 +36,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   score: scoreCommand,
   policy: policyCommand,
   token: tokenCommand,
+  webhook: webhookCommand,
 };
 
 const isHelp = (arg: string) => arg === "--help" || arg === "-h";

@@ -200,6 +200,36 @@ export const ENV_VARS: readonly EnvVar[] = [
       "API tokens as name:scope+scope:sha256hex,... (scopes read, submit, approve, abort, score, admin); `deno task keel token new` prints an entry",
   },
   {
+    name: "KEEL_WEBHOOK_INTERVAL_SECONDS",
+    description: "Seconds between the worker's webhook delivery passes when nothing is due",
+    default: "1",
+  },
+  {
+    name: "KEEL_WEBHOOK_MAX_ATTEMPTS",
+    description: "Attempts per webhook delivery before it is marked failed",
+    default: "15",
+  },
+  {
+    name: "KEEL_WEBHOOK_MAX_BACKOFF_SECONDS",
+    description: "Longest wait between attempts of a delivery (waits double from 1 s)",
+    default: "300",
+  },
+  {
+    name: "KEEL_WEBHOOK_TIMEOUT_MS",
+    description: "Milliseconds a webhook receiver may take to answer",
+    default: "10000",
+  },
+  {
+    name: "KEEL_MCP_URL",
+    description: "Where `deno task mcp` forwards an agent's MCP messages: the API server's /mcp",
+    default: "http://127.0.0.1:8080/mcp",
+  },
+  {
+    name: "KEEL_MCP_TOKEN",
+    description:
+      "The agent's API token for `deno task mcp` (scopes read, submit); the bridge holds no other secret",
+  },
+  {
     name: "KEEL_PUBLIC_READ",
     description: "1: GET /api routes need no token (anyone reaching the server reads everything)",
     default: "0",
@@ -372,6 +402,52 @@ const workerSchema = z.object({
   ),
 });
 
+const timeoutMs = z.coerce.number().int().min(100).max(600_000);
+
+/** The variables of the webhook section. */
+export const WEBHOOK_ENV: readonly string[] = [
+  "KEEL_WEBHOOK_INTERVAL_SECONDS",
+  "KEEL_WEBHOOK_MAX_ATTEMPTS",
+  "KEEL_WEBHOOK_MAX_BACKOFF_SECONDS",
+  "KEEL_WEBHOOK_TIMEOUT_MS",
+];
+
+const webhookSchema = z.object({
+  KEEL_WEBHOOK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(
+    Number(defaultOf("KEEL_WEBHOOK_INTERVAL_SECONDS")),
+  ),
+  KEEL_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(
+    Number(defaultOf("KEEL_WEBHOOK_MAX_ATTEMPTS")),
+  ),
+  KEEL_WEBHOOK_MAX_BACKOFF_SECONDS: z.coerce.number().int().min(1).max(86_400).default(
+    Number(defaultOf("KEEL_WEBHOOK_MAX_BACKOFF_SECONDS")),
+  ),
+  KEEL_WEBHOOK_TIMEOUT_MS: timeoutMs.default(Number(defaultOf("KEEL_WEBHOOK_TIMEOUT_MS"))),
+});
+
+/** How the worker delivers webhooks. */
+export interface WebhookConfig {
+  /** Seconds between passes when nothing is due. */
+  readonly intervalSeconds: number;
+  /** Attempts before a delivery is marked failed. */
+  readonly maxAttempts: number;
+  /** The longest wait between attempts. */
+  readonly maxBackoffSeconds: number;
+  /** Milliseconds a receiver may take. */
+  readonly timeoutMs: number;
+}
+
+/** Parses the webhook section. */
+export function parseWebhookConfig(env: EnvSnapshot): WebhookConfig {
+  const parsed = parseWith(webhookSchema, env);
+  return {
+    intervalSeconds: parsed.KEEL_WEBHOOK_INTERVAL_SECONDS,
+    maxAttempts: parsed.KEEL_WEBHOOK_MAX_ATTEMPTS,
+    maxBackoffSeconds: parsed.KEEL_WEBHOOK_MAX_BACKOFF_SECONDS,
+    timeoutMs: parsed.KEEL_WEBHOOK_TIMEOUT_MS,
+  };
+}
+
 /** What the worker runs with, beyond its connections. */
 export interface WorkerConfig {
   /** The policy file. */
@@ -420,7 +496,6 @@ const httpUrl = z.string().refine(
   (value) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(value),
   "must be an http:// or https:// URL",
 );
-const timeoutMs = z.coerce.number().int().min(100).max(600_000);
 
 const providersSchema = z.object({
   KEEL_LLM_PROVIDER: z.enum(["noop", "anthropic"]).default("noop"),
@@ -772,6 +847,36 @@ export function parseApiTokens(text: string | undefined): ApiToken[] {
 
 function hostWithPort(host: string, port: number): string {
   return `${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+}
+
+const mcpSchema = z.object({
+  KEEL_MCP_URL: httpUrl.default(defaultOf("KEEL_MCP_URL")),
+  KEEL_MCP_TOKEN: z.string().regex(
+    /^\S{8,500}$/,
+    "must be an API token (8 to 500 characters, no spaces)",
+  ),
+});
+
+/** What `deno task mcp` forwards to, and as whom. */
+export interface McpBridgeConfig {
+  /** The API server's `/mcp` URL. */
+  readonly url: URL;
+  /** The agent's bearer token. */
+  readonly token: string;
+}
+
+/** Parses the stdio bridge's configuration; an error never echoes the token. */
+export function parseMcpBridgeConfig(env: EnvSnapshot): McpBridgeConfig {
+  const result = mcpSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      const shown = name === "KEEL_MCP_TOKEN" ? "" : `=${JSON.stringify(env[name] ?? "")}`;
+      return `  ${name}${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`, { cause: result.error });
+  }
+  return { url: new URL(result.data.KEEL_MCP_URL), token: result.data.KEEL_MCP_TOKEN };
 }
 
 /** Parses the HTTP API configuration. */

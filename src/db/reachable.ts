@@ -1,6 +1,7 @@
 const CONNECTION_ERRORS = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
+  "EPIPE", // written to a connection the server had closed
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
@@ -16,7 +17,9 @@ const CONNECTION_ERRORS = new Set([
 
 /** Whether an error means Postgres could not be reached, rather than refused the statement. */
 export function isConnectionError(error: unknown): boolean {
-  return CONNECTION_ERRORS.has(String((error as { code?: unknown }).code ?? ""));
+  return CONNECTION_ERRORS.has(
+    String((error as { code?: unknown } | null | undefined)?.code ?? ""),
+  );
 }
 
 /** How {@linkcode untilReachable} waits. */

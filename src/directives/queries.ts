@@ -33,6 +33,8 @@ export interface ListOptions {
   readonly status?: string | undefined;
   /** Only this type. */
   readonly type?: string | undefined;
+  /** Only directives this principal submitted. */
+  readonly submittedBy?: string | undefined;
   /** Rows per page, 1 to {@linkcode LIST_LIMIT_MAX}. */
   readonly limit: number;
   /** Where the previous page ended (its `nextCursor`). */
@@ -92,6 +94,8 @@ export async function listDirectives(sql: Sql, options: ListOptions): Promise<Di
     SELECT * FROM directives
      WHERE (${options.status ?? null}::text IS NULL OR status::text = ${options.status ?? null})
        AND (${options.type ?? null}::text IS NULL OR type = ${options.type ?? null})
+       AND (${options.submittedBy ?? null}::text IS NULL
+            OR submitted_by = ${options.submittedBy ?? null})
        AND (${after}::uuid IS NULL
             OR (created_at, id) < (SELECT created_at, id FROM directives WHERE id = ${after}))
      ORDER BY created_at DESC, id DESC
@@ -160,15 +164,26 @@ export async function directiveDetail(sql: Sql, id: string): Promise<DirectiveDe
   };
 }
 
+/** What an artifact is, without its body. */
+export interface ArtifactHead {
+  readonly id: string;
+  readonly kind: string;
+  readonly sha256: string;
+  readonly size_bytes: number;
+  readonly content_type: string;
+  readonly pruned_at: Date | null;
+}
+
 /** An artifact's row as the download route needs it, or undefined when the directive has none by that id. */
 export async function artifactOf(
   sql: Sql,
   directiveId: string,
   artifactId: string,
-): Promise<{ id: string; pruned_at: Date | null } | undefined> {
+): Promise<ArtifactHead | undefined> {
   if (!UUID.test(artifactId) || !UUID.test(directiveId)) return undefined;
-  const [row] = await sql<{ id: string; pruned_at: Date | null }[]>`
-    SELECT id, pruned_at FROM artifacts WHERE id = ${artifactId} AND directive_id = ${directiveId}`;
+  const [row] = await sql<ArtifactHead[]>`
+    SELECT id, kind, sha256, size_bytes::float8 AS size_bytes, content_type, pruned_at
+      FROM artifacts WHERE id = ${artifactId} AND directive_id = ${directiveId}`;
   return row;
 }
 

@@ -8,6 +8,7 @@
  */
 import { ApplicationFailure } from "@temporalio/common";
 import { AuthenticationError, ScopeError } from "../auth/tokens.ts";
+import { McpOriginError } from "../mcp/errors.ts";
 import { TokenListError } from "../auth/token_list.ts";
 import {
   ArtifactIntegrityError,
@@ -97,6 +98,7 @@ export const errorTable: readonly (readonly [ErrorClass, ErrorKind])[] = [
   [LateScoreError, kind("invalid_input", 400, EXIT.usage)],
   [AuthenticationError, kind("unauthenticated", 401, EXIT.usage)],
   [ScopeError, kind("forbidden", 403, EXIT.usage)],
+  [McpOriginError, kind("forbidden", 403, EXIT.usage)],
   [DirectiveNotFoundError, kind("not_found", 404, EXIT.notFound)],
   [ArtifactNotFoundError, kind("not_found", 404, EXIT.notFound)],
   [DirectiveConflictError, kind("conflict", 409, EXIT.refused)],

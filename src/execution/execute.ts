@@ -8,7 +8,7 @@
  * @module
  */
 import type { Sql } from "../db/mod.ts";
-import { untilReachable } from "../db/mod.ts";
+import { type ReachableOptions, untilReachable } from "../db/mod.ts";
 import {
   DECIMAL_PATTERN,
   type DirectiveRow,
@@ -83,7 +83,20 @@ export interface RunHooks {
   readonly abandon?: AbortSignal;
   /** Called whenever the module shows it is alive. */
   alive(details?: unknown): void;
+  /**
+   * Called once per step that finds Postgres unreachable and waits for it
+   * (the step, e.g. `record the ending`, and the first error), so the worker
+   * can say why a run seems to stand still.
+   */
+  unreachable?(step: RunStep, error: unknown): void;
 }
+
+/** The steps of a run that wait out an unreachable Postgres. */
+export type RunStep =
+  | "reserve the budget"
+  | "record the refusal"
+  | "claim the run"
+  | "record the ending";
 
 /** A run's facts: the run, its directive, the permissions its verdict granted. */
 export interface RunFacts {
@@ -196,7 +209,10 @@ export async function executeRun(
 
   // Until the run is claimed nothing has started, so an unreachable database
   // is waited out here rather than failing the attempt.
-  const waiting = { onWait: () => hooks.alive() };
+  const waiting = (step: RunStep): ReachableOptions => ({
+    onWait: () => hooks.alive(),
+    onFirstFailure: (error) => hooks.unreachable?.(step, error),
+  });
   try {
     await untilReachable(() =>
       reserve(sql, {
@@ -207,7 +223,7 @@ export async function executeRun(
         estimate,
         currency: directive.budget_currency,
         action: `run module "${module.type}" (attempt ${run.attempt})`,
-      }), waiting);
+      }), waiting("reserve the budget"));
   } catch (error) {
     if (!(error instanceof BudgetExceededError || error instanceof BudgetLedgerError)) throw error;
     const { run: refused } = await untilReachable(() =>
@@ -215,7 +231,7 @@ export async function executeRun(
         status: "failed",
         outcome: "ERROR",
         message: `${REFUSED} ${error.message}`,
-      }), waiting);
+      }), waiting("record the refusal"));
     return summaryOf(refused);
   }
 
@@ -239,7 +255,9 @@ export async function executeRun(
     onAlive: hooks.alive,
     onStarting: () => hooks.alive(),
     // The run is marked started only once its module's process is ready.
-    beforeRun: async () => (await untilReachable(() => claimRun(sql, run.id), waiting)).claimed,
+    beforeRun: async () =>
+      (await untilReachable(() => claimRun(sql, run.id), waiting("claim the run")))
+        .claimed,
   });
   if (ending.kind === "declined") {
     const stored = await getRun(sql, run.id);
@@ -269,7 +287,7 @@ export async function executeRun(
         ...recorded.ending,
         settle: { key: run.idempotency_key, amount: recorded.charge },
       }),
-    waiting,
+    waiting("record the ending"),
   );
   return summaryOf(ended);
 }

@@ -39,6 +39,15 @@ export interface MemoryHit {
   readonly score: number;
 }
 
+/** A directive found by its objective's text. */
+export interface DirectiveMatch {
+  readonly directiveId: string;
+  readonly type: string;
+  readonly status: string;
+  readonly objective: string;
+  readonly createdAt: Date;
+}
+
 /** The read-only memory reader: named, bounded queries only. */
 export interface MemoryReader {
   /** The newest directive an issuer submitted. */
@@ -59,6 +68,14 @@ export interface MemoryReader {
   semanticSearch(
     query: { vector: readonly number[]; model: string; sourceType?: string; limit?: number },
   ): Promise<MemoryHit[]>;
+  /**
+   * Directives whose objective contains `text` (case-insensitive), newest
+   * first: the search an agent has when no embeddings provider is configured.
+   */
+  directivesMatching(
+    text: string,
+    options?: { limit?: number },
+  ): Promise<DirectiveMatch[]>;
   /** `pgvector` or `exact`: which search this database runs. */
   searchMode(): Promise<"pgvector" | "exact">;
 }
@@ -72,6 +89,7 @@ const artifactsQuery = z.strictObject({
   directiveId: uuid.optional(),
   limit: limit(MEMORY_MAX_LIMIT, 20),
 });
+const matchQuery = z.strictObject({ text, limit: limit(MEMORY_MAX_LIMIT, 10) });
 const searchQuery = z.strictObject({
   vector: z.array(z.number().refine(Number.isFinite, "must be finite")).min(1).max(4096),
   model: text,
@@ -159,6 +177,26 @@ export function createMemoryReader(sql: Sql): MemoryReader {
         model: r.model,
         content: r.content,
         score: Number(r.score),
+      }));
+    },
+    async directivesMatching(needle, options = {}) {
+      const q = parseQuery(matchQuery, "directives matching", { text: needle, ...options });
+      // LIKE's own wildcards in the text are matched literally.
+      const pattern = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await readOnly(
+        sql,
+        (tx) =>
+          tx`SELECT id, type, status, objective, created_at FROM directives
+              WHERE objective ILIKE ${pattern}
+              ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`,
+        { query: "directives_matching" },
+      );
+      return rows.map((r) => ({
+        directiveId: r.id,
+        type: r.type,
+        status: r.status,
+        objective: r.objective,
+        createdAt: r.created_at,
       }));
     },
     async searchMode() {

@@ -1,17 +1,23 @@
 import { z } from "zod";
 import { col, pg } from "./_pg.ts";
 
-/** The states of a budget-ledger row: reserved before a call, then charged or released. */
+/**
+ * The states of a budget-ledger row: reserved before a call, then charged or
+ * released (and reserved again after a release, for a retried call).
+ */
 export const BUDGET_LEDGER_STATUSES = ["reserved", "charged", "released"] as const;
 
 /**
- * A row of `budget_ledger`: one model-provider call's cost against its
- * directive, one row per activity idempotency key.
+ * A row of `budget_ledger`: one state of a call's cost against its directive.
+ * Rows are append-only: each state an activity idempotency key takes is a new
+ * row with the next `version`, and the key's current state is its highest
+ * version.
  */
 export const BudgetLedgerRow = z.strictObject({
   id: col.uuid(),
   directive_id: col.uuid(),
   idempotency_key: col.text(500),
+  version: col.integer().min(1),
   provider: col.slug(),
   model: col.text(200),
   status: pg("text", z.enum(BUDGET_LEDGER_STATUSES)),
@@ -22,15 +28,15 @@ export const BudgetLedgerRow = z.strictObject({
   attempts: col.integer().min(1),
   response: col.json().nullable(),
   created_at: col.timestamp(),
-  updated_at: col.timestamp(),
 });
 /** A row of `budget_ledger`. */
 export type BudgetLedgerRow = z.infer<typeof BudgetLedgerRow>;
 
-/** What reserving a call takes. */
+/** What reserving a call takes: its key's first row. */
 export const NewBudgetLedgerRow = BudgetLedgerRow.pick({
   directive_id: true,
   idempotency_key: true,
+  version: true,
   provider: true,
   model: true,
   amount: true,
@@ -40,9 +46,9 @@ export const NewBudgetLedgerRow = BudgetLedgerRow.pick({
 export type NewBudgetLedgerRow = z.infer<typeof NewBudgetLedgerRow>;
 
 /**
- * A row of `budget_ledger_events`: one state a budget-ledger row took, appended
- * by the database on every insert and update of `budget_ledger`. No role may
- * change or delete it.
+ * A row of `budget_ledger_events`: the trail of `budget_ledger`, appended by
+ * the database for every row appended to it (and, before migration 0012, for
+ * every update). No role may change or delete it.
  */
 export const BudgetLedgerEventRow = z.strictObject({
   id: col.bigintId(),

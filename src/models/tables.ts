@@ -27,6 +27,16 @@ import {
   NewBudgetLedgerRow,
 } from "./budget_rows.ts";
 import { NewRetentionTombstoneRow, RetentionTombstoneRow } from "./retention_rows.ts";
+import {
+  NewWebhookAttemptRow,
+  NewWebhookDeliveryRow,
+  NewWebhookEventRow,
+  NewWebhookSubscriptionRow,
+  WebhookAttemptRow,
+  WebhookDeliveryRow,
+  WebhookEventRow,
+  WebhookSubscriptionRow,
+} from "./webhook_rows.ts";
 
 /** A table's row schema and create-input schema. */
 export interface TableModel {
@@ -53,4 +63,8 @@ export const TABLES: Readonly<Record<string, TableModel>> = {
   budget_ledger: { row: BudgetLedgerRow, insert: NewBudgetLedgerRow },
   budget_ledger_events: { row: BudgetLedgerEventRow, insert: NewBudgetLedgerEventRow },
   retention_tombstones: { row: RetentionTombstoneRow, insert: NewRetentionTombstoneRow },
+  webhook_subscriptions: { row: WebhookSubscriptionRow, insert: NewWebhookSubscriptionRow },
+  webhook_events: { row: WebhookEventRow, insert: NewWebhookEventRow },
+  webhook_deliveries: { row: WebhookDeliveryRow, insert: NewWebhookDeliveryRow },
+  webhook_attempts: { row: WebhookAttemptRow, insert: NewWebhookAttemptRow },
 };

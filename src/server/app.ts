@@ -35,6 +35,9 @@ import type { ModuleInfo } from "./directive_view.ts";
 import { directivesRoute } from "./directives_route.ts";
 import { overviewRoute } from "./overview_routes.ts";
 import { staticFile } from "./static.ts";
+import { handleMcpRequest } from "../mcp/http.ts";
+import type { ChangeFeed } from "../directives/feed.ts";
+import { eventsRoute } from "./events_route.ts";
 
 export { ProblemError } from "./_http.ts";
 export { DecisionBody, ListQuery, openApi, Problem, ScoreBody } from "./openapi.ts";
@@ -71,6 +74,10 @@ export interface AppDeps {
   readonly policy?: PolicyConfig | undefined;
   /** The module each directive type runs: the what-if's grants and the directive page. */
   readonly moduleOf?: (type: string) => ModuleInfo | undefined;
+  /** The change feed `GET /api/events` streams; that route answers 503 without it. */
+  readonly feed?: ChangeFeed;
+  /** Serves MCP at `/mcp` when set: the registered module types and the examples folder. */
+  readonly mcp?: { readonly moduleTypes: readonly string[]; readonly examplesDir?: URL };
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -110,6 +117,14 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
   if (method === "GET" && (parts.length === 0 || parts[0] === "dashboard")) {
     return await staticFile(parts[1] ?? "index.html");
   }
+  if (parts.length === 1 && parts[0] === "mcp" && deps.mcp !== undefined) {
+    return await mcpRoute(deps, deps.mcp, request);
+  }
+  if (method === "GET" && parts.length === 2 && parts[0] === "api" && parts[1] === "events") {
+    await principalFor(deps, request, "read");
+    if (deps.feed === undefined) throw new ProblemError(503, "no change feed on this server");
+    return await eventsRoute(deps.feed, log, request, url);
+  }
   if (parts[0] === "api" && parts[1] === "directives") {
     const answer = await directivesRoute(deps, log, request, url, parts);
     if (answer !== undefined) return answer;
@@ -127,6 +142,27 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
     );
   }
   throw new ProblemError(404, `no route ${method} ${url.pathname}`);
+}
+
+function mcpRoute(deps: AppDeps, mcp: NonNullable<AppDeps["mcp"]>, request: Request) {
+  const hosts = deps.allowedHosts ?? LOOPBACK_HOSTS;
+  return handleMcpRequest({
+    ...mcp,
+    sql: deps.sql,
+    target: deps.target,
+    schema: deps.schema,
+    artifacts: deps.artifacts,
+    policy: deps.policy,
+    tokens: deps.tokens,
+    maxBodyBytes: deps.maxBodyBytes,
+    originAllowed: (origin) => {
+      try {
+        return hostAllowed(new URL(origin).host, hosts);
+      } catch {
+        return false;
+      }
+    },
+  }, request);
 }
 
 function withCors(deps: AppDeps, response: Response): Response {

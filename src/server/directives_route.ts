@@ -9,6 +9,7 @@ import { artifactOf, listDirectives, loadDirective } from "../directives/queries
 import { recordLateScore } from "../evaluation/mod.ts";
 import { submitAndStart } from "../loop/mod.ts";
 import { decide } from "../loop/commands.ts";
+import { deliveriesOf } from "../notifications/mod.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { json, parse, ProblemError, readJson } from "./_http.ts";
 import type { AppDeps } from "./app.ts";
@@ -53,6 +54,11 @@ export async function directivesRoute(
   if (parts.length === 3 && method === "GET") {
     await principalFor(deps, request, "read");
     return json(await directiveView(deps, id, new Date()));
+  }
+  if (parts.length === 4 && method === "GET" && parts[3] === "deliveries") {
+    await principalFor(deps, request, "read");
+    await loadDirective(deps.sql, id);
+    return json({ items: await deliveriesOf(deps.sql, id) });
   }
   if (parts.length === 4 && parts[3] === "payload" && method === "GET") {
     await principalFor(deps, request, "read");

@@ -23,6 +23,7 @@ import {
   TELEMETRY_ENV,
 } from "../config/mod.ts";
 import { createHandler } from "./app.ts";
+import { createChangeFeed } from "../directives/feed.ts";
 import { loadPolicy, type PolicyConfig } from "../policy/mod.ts";
 import { artifactStorageFrom } from "../artifacts/mod.ts";
 import { startTelemetry } from "../telemetry/otel.ts";
@@ -80,8 +81,10 @@ async function main(): Promise<void> {
   });
   const registry = createRegistry(BUILTIN_MODULES);
   const policy = await activePolicy(parseWorkerConfig(env).policyFile);
+  const feed = createChangeFeed(sql);
   const handler = createHandler({
     sql,
+    feed,
     policy,
     moduleOf: (type) => registry.find(type),
     target: { client, taskQueue: temporal.taskQueue, maxAttempts },
@@ -96,6 +99,11 @@ async function main(): Promise<void> {
     corsOrigin: server.corsOrigin,
     temporalUiUrl: server.temporalUiUrl,
     artifacts,
+    // Agents reach the same loop over MCP at /mcp.
+    mcp: {
+      moduleTypes: registry.types(),
+      examplesDir: new URL("../../examples/directives/", import.meta.url),
+    },
   });
   const http = Deno.serve({
     hostname: server.host,
@@ -107,7 +115,11 @@ async function main(): Promise<void> {
         })`,
       ),
   }, handler);
-  const stop = () => void http.shutdown();
+  // Open event streams end first, or shutdown would wait on them.
+  const stop = () => {
+    feed.close();
+    void http.shutdown();
+  };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await http.finished;

@@ -92,6 +92,19 @@ export function openApi(): Record<string, unknown> {
     }).properties,
   ).map(([name, schema]) => ({ name, in: "query", required: false, schema }));
   const scoped = (scope: string) => ({ "x-keel-scope": scope, security: [{ bearer: [] }] });
+  const readById = (summary: string, found: string) => ({
+    get: {
+      summary,
+      ...scoped("read"),
+      parameters: [{
+        name: "id",
+        in: "path",
+        required: true,
+        schema: { type: "string", format: "uuid" },
+      }],
+      responses: { "200": { description: found }, "404": errors["404"] },
+    },
+  });
   return {
     openapi: "3.1.0",
     info: { title: "Keel API", version: "1" },
@@ -139,6 +152,21 @@ export function openApi(): Record<string, unknown> {
         },
       },
       ...viewPaths(errors, scoped),
+      "/api/events": {
+        get: {
+          summary: "Directive changes as Server-Sent Events (one per ledger row; resume with " +
+            "Last-Event-ID or ?after=)",
+          ...scoped("read"),
+          responses: {
+            "200": { description: "text/event-stream", content: { "text/event-stream": {} } },
+            "400": errors["400"],
+          },
+        },
+      },
+      "/api/directives/{id}/deliveries": readById(
+        "The directive's webhook deliveries, each with its attempt log",
+        "The deliveries",
+      ),
       "/api/directives/{id}/approve": decision("Approve through the loop's Update", "approve"),
       "/api/directives/{id}/reject": decision("Reject through the loop's Update", "approve"),
       "/api/directives/{id}/abort": decision("Abort through the loop's Update", "abort"),

@@ -9,3 +9,4 @@ export { directiveWorkflow, directiveWorkflowV2 } from "./directive/workflows.ts
 export { executionWorkflow, executionWorkflowV2 } from "./directive/execution.ts";
 export { reconcilerWorkflow } from "./reconciler/workflows.ts";
 export { llmCallWorkflow } from "./llm/workflows.ts";
+export { notifierWorkflow } from "./notifier/workflows.ts";

@@ -28,6 +28,8 @@ Commands:
   token new --name N --scopes S
                            generate an HTTP API token; prints it once with the
                            KEEL_API_TOKENS entry (its sha256) to configure
+  webhook add|list|remove|deliveries
+                           webhook subscriptions and a directive's deliveries
 
 Options (every command):
   --json       print machine-readable JSON instead of text (errors too, as
@@ -59,6 +61,28 @@ See docs/cli.md.`;
 
 /** Per-command help. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  webhook:
+    `Usage: deno task keel webhook add --name <name> --url <url> --events <e,e> [--format standard|slack]
+       deno task keel webhook list
+       deno task keel webhook remove <name>
+       deno task keel webhook deliveries <directive-id>
+
+Webhook subscriptions: Keel POSTs each event to the URL, signed per Standard
+Webhooks (webhook-id, webhook-timestamp, webhook-signature: HMAC-SHA256 with
+the subscription's secret, printed once by add). Undelivered events are
+retried with backoff; every attempt is logged. See docs/notifications.md.
+
+Events: approval_requested, directive_ended, budget_refused, run_failed.
+
+Options:
+  --name    the subscription's name (letters, digits and _ . : @ -, up to 100)
+  --url     http:// or https:// (the worker's net allow-list must hold its host)
+  --events  comma-separated events
+  --format  standard (JSON event, default) or slack ({"text": ...})
+  --json    JSON output (add prints the secret in it)
+
+Exit codes: 0 done; 2 usage (a bad field is named); 3 no such subscription or
+directive; 5 database unreachable.`,
   token: `Usage: deno task keel token new --name <name> --scopes <scope,scope> [--json]
 
 Generates a random API token for the HTTP API and prints it once, with the
