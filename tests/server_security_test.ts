@@ -11,6 +11,7 @@ import { submitDirective } from "../src/directives/mod.ts";
 import { startLoop, waitForLoop } from "../src/loop/mod.ts";
 import { createFsStore, DEFAULT_ARTIFACT_MAX_BYTES, sha256Hex } from "../src/artifacts/mod.ts";
 import { createHandler } from "../src/server/app.ts";
+import { STATS_NAMES } from "../src/server/overview_routes.ts";
 import { createLogger } from "../src/telemetry/log.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { get, post, problemOf, testToken, withApi } from "./_api.ts";
@@ -65,6 +66,14 @@ Deno.test({
         ["GET", "/api/directives", undefined, "read"],
         ["GET", `/api/directives/${id}`, undefined, "read"],
         ["GET", `/api/directives/${id}/artifacts/${crypto.randomUUID()}`, undefined, "read"],
+        ["GET", `/api/directives/${id}/payload`, undefined, "read"],
+        ["GET", "/api/inbox", undefined, "read"],
+        ...STATS_NAMES.map((name): [string, string, unknown, Scope] => [
+          "GET",
+          `/api/stats/${name}`,
+          undefined,
+          "read",
+        ]),
         ["POST", "/api/directives", echoDocument({ objective: 7 }), "submit"],
         ["POST", `/api/directives/${id}/approve`, { reason: "r" }, "approve"],
         ["POST", `/api/directives/${id}/reject`, { reason: "r" }, "approve"],

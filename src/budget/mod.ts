@@ -8,3 +8,4 @@
 export * from "./ledger.ts";
 export * from "./settle.ts";
 export * from "./trail.ts";
+export * from "./daily.ts";

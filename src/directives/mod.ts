@@ -13,3 +13,5 @@ export * from "./anchor.ts";
 export * from "./intent.ts";
 export * from "./decisions.ts";
 export * from "./active.ts";
+export * from "./inbox.ts";
+export * from "./timeline.ts";

@@ -240,6 +240,20 @@ const CHECKS: Readonly<
 };
 
 /**
+ * The reason `rule` fails for `directive` under `policy`, or undefined when it
+ * passes: the same check {@linkcode evaluatePolicy} runs, on its own (for the
+ * per-rule explanation in `explain.ts`).
+ */
+export function ruleFailure(
+  rule: PolicyRuleName,
+  directive: DirectiveInput,
+  policy: PolicyConfig,
+): string | undefined {
+  const failure = CHECKS[rule](directive, policy);
+  return failure === undefined ? undefined : clip(failure.reason);
+}
+
+/**
  * Evaluates a validated directive against a policy. Pure and deterministic:
  * the same inputs always give a deep-equal decision, and neither input is
  * mutated. Rules are checked in {@linkcode POLICY_RULES} order; the first

@@ -46,8 +46,10 @@ export {
   type PolicyRuleName,
   type PolicyVerdict,
   REASON_MAX_LENGTH,
+  ruleFailure,
   scopeDenied,
 } from "./evaluate.ts";
+export { explainPolicy, type RuleResult } from "./explain.ts";
 export { canonicalJson, CanonicalJsonError, policyContentHash, SHA256_HEX } from "./hash.ts";
 export { grantPermissions, type PermissionGrant, type PermissionRequest } from "./permissions.ts";
 export { grantedPermissions, PolicyPersistError, recordPolicyEvaluation } from "./persist.ts";

@@ -9,39 +9,33 @@
  * @module
  */
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Scope } from "../auth/principal.ts";
-import { type ApiToken, authorize, ScopeError } from "../auth/tokens.ts";
+import { type ApiToken, ScopeError } from "../auth/tokens.ts";
 import type { Sql } from "../db/mod.ts";
-import { ArtifactNotFoundError, type ArtifactStorage, openArtifact } from "../artifacts/mod.ts";
+import type { ArtifactStorage } from "../artifacts/mod.ts";
 import { DirectiveValidationError } from "../directives/mod.ts";
-import {
-  artifactOf,
-  databaseAnswers,
-  directiveDetail,
-  listDirectives,
-  loadDirective,
-} from "../directives/queries.ts";
+import { databaseAnswers } from "../directives/queries.ts";
 import { errorKindOf, InputError } from "../errors/table.ts";
-import { recordLateScore } from "../evaluation/mod.ts";
-import { type LoopTarget, submitAndStart } from "../loop/mod.ts";
-import { decide } from "../loop/commands.ts";
+import type { LoopTarget } from "../loop/mod.ts";
 import type { DirectiveSchema } from "../models/mod.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import {
   hostAllowed,
   json,
   LOOPBACK_HOSTS,
-  parse,
   problem,
   ProblemError,
   readJson,
   withSecurityHeaders,
 } from "./_http.ts";
-import { DecisionBody, ListQuery, openApi, ScoreBody } from "./openapi.ts";
+import { principalFor } from "./_principal.ts";
+import { openApi } from "./openapi.ts";
 import { policyWhatIfRoute } from "./policy_route.ts";
-import type { ModuleDeclaration, PolicyConfig } from "../policy/mod.ts";
+import type { PolicyConfig } from "../policy/mod.ts";
+import type { ModuleInfo } from "./directive_view.ts";
+import { directivesRoute } from "./directives_route.ts";
+import { overviewRoute } from "./overview_routes.ts";
+import { staticFile } from "./static.ts";
 import { handleMcpRequest } from "../mcp/http.ts";
-import { deliveriesOf } from "../notifications/mod.ts";
 import type { ChangeFeed } from "../directives/feed.ts";
 import { eventsRoute } from "./events_route.ts";
 
@@ -78,8 +72,8 @@ export interface AppDeps {
   readonly log?: Logger;
   /** The active policy, for `POST /api/policy/what-if`; that route answers 503 without it. */
   readonly policy?: PolicyConfig | undefined;
-  /** The module each directive type runs, for the what-if's grants. */
-  readonly moduleOf?: (type: string) => ModuleDeclaration | undefined;
+  /** The module each directive type runs: the what-if's grants and the directive page. */
+  readonly moduleOf?: (type: string) => ModuleInfo | undefined;
   /** The change feed `GET /api/events` streams; that route answers 503 without it. */
   readonly feed?: ChangeFeed;
   /** Serves MCP at `/mcp` when set: the registered module types and the examples folder. */
@@ -87,14 +81,6 @@ export interface AppDeps {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-async function principalFor(deps: AppDeps, request: Request, scope: Scope) {
-  return await authorize(
-    { tokens: deps.tokens, publicRead: deps.publicRead ?? false },
-    request.headers.get("authorization"),
-    scope,
-  );
-}
 
 async function readyz(deps: AppDeps, log: Logger): Promise<Response> {
   const checks: Record<string, string> = {};
@@ -111,141 +97,6 @@ async function readyz(deps: AppDeps, log: Logger): Promise<Response> {
   await probe("temporal", () => deps.target.client.connection.workflowService.getSystemInfo({}));
   const ready = Object.values(checks).every((v) => v === "ok");
   return ready ? json({ ready, checks }) : problem(503, "not ready", { checks });
-}
-
-async function directivesRoute(
-  deps: AppDeps,
-  log: Logger,
-  request: Request,
-  url: URL,
-  parts: string[],
-): Promise<Response | undefined> {
-  const method = request.method;
-  const id = parts[2];
-  if (id === undefined) {
-    if (method === "GET") {
-      await principalFor(deps, request, "read");
-      const q = parse(ListQuery, Object.fromEntries(url.searchParams));
-      const page = await listDirectives(deps.sql, q);
-      return json({ items: page.items, limit: q.limit, next_cursor: page.nextCursor });
-    }
-    if (method === "POST") {
-      const principal = await principalFor(deps, request, "submit");
-      const document = await readJson(request, deps.maxBodyBytes);
-      // The directive is attributed to the authenticated principal, whatever
-      // the document's issued_by says.
-      const result = await submitAndStart(deps.sql, deps.target, {
-        document,
-        schema: deps.schema,
-        submittedBy: principal.name,
-      });
-      return json(
-        { ...result, submitted_by: result.directive.submitted_by },
-        result.created ? 201 : 200,
-      );
-    }
-    return undefined;
-  }
-  if (parts.length === 3 && method === "GET") {
-    await principalFor(deps, request, "read");
-    return json(await directiveDetail(deps.sql, id));
-  }
-  if (parts.length === 4 && method === "GET" && parts[3] === "deliveries") {
-    await principalFor(deps, request, "read");
-    await loadDirective(deps.sql, id);
-    return json({ items: await deliveriesOf(deps.sql, id) });
-  }
-  if (parts.length === 4 && method === "POST") {
-    const action = parts[3];
-    if (action === "approve" || action === "reject" || action === "abort") {
-      const principal = await principalFor(deps, request, action === "abort" ? "abort" : "approve");
-      const body = parse(DecisionBody, await readJson(request, deps.maxBodyBytes));
-      const outcome = await decide(deps, id, action, { principal, reason: body.reason.trim() });
-      return json({
-        id: outcome.id,
-        ...(outcome.decision === undefined ? {} : { decision: outcome.decision }),
-        status: outcome.status,
-        via: outcome.via,
-      });
-    }
-    if (action === "scores") {
-      const principal = await principalFor(deps, request, "score");
-      const body = parse(ScoreBody, await readJson(request, deps.maxBodyBytes));
-      await loadDirective(deps.sql, id);
-      const row = await recordLateScore(deps.sql, {
-        directiveId: id,
-        score: body.score,
-        evaluator: `human:${principal.name}`,
-        dimensions: body.dimensions ?? {},
-        ...(body.note === undefined ? {} : { note: body.note }),
-      });
-      return json(row, 201);
-    }
-    return undefined;
-  }
-  if (parts.length === 5 && parts[3] === "artifacts" && method === "GET") {
-    await principalFor(deps, request, "read");
-    return await artifactDownload(deps, log, id, parts[4] ?? "");
-  }
-  return undefined;
-}
-
-/** The body, with a JSON log line (and error id) when it aborts, e.g. on a sha256 mismatch. */
-function loggedBody(
-  body: ReadableStream<Uint8Array>,
-  log: Logger,
-  artifactId: string,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        const errorId = crypto.randomUUID();
-        log.error("artifact download aborted", {
-          error_id: errorId,
-          artifact_id: artifactId,
-          error,
-        });
-        controller.error(new Error(`artifact download aborted: error ${errorId}`));
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-}
-
-async function artifactDownload(deps: AppDeps, log: Logger, id: string, artifactId: string) {
-  await loadDirective(deps.sql, id);
-  const row = await artifactOf(deps.sql, id, artifactId);
-  if (!row) throw new ProblemError(404, `no artifact "${artifactId}" on directive ${id}`);
-  if (row.pruned_at !== null) {
-    throw new ProblemError(410, `artifact "${artifactId}" was pruned by retention`);
-  }
-  if (deps.artifacts === undefined) {
-    throw new ProblemError(503, "no artifact store is configured on this server");
-  }
-  try {
-    // Inline bodies are verified before sending; stored ones while streaming
-    // (the last chunk is held back until the sha256 matches).
-    const opened = await openArtifact(deps.sql, artifactId, deps.artifacts);
-    return new Response(loggedBody(opened.body, log, artifactId), {
-      headers: {
-        "content-type": opened.row.content_type,
-        "content-length": String(opened.size),
-        "content-disposition": `attachment; filename="${opened.row.kind}-${
-          opened.row.sha256.slice(0, 12)
-        }"`,
-      },
-    });
-  } catch (error) {
-    if (error instanceof ArtifactNotFoundError) {
-      throw new ProblemError(404, `artifact "${artifactId}" has no stored body`);
-    }
-    throw error;
-  }
 }
 
 async function route(deps: AppDeps, request: Request, log: Logger): Promise<Response> {
@@ -278,6 +129,8 @@ async function route(deps: AppDeps, request: Request, log: Logger): Promise<Resp
     const answer = await directivesRoute(deps, log, request, url, parts);
     if (answer !== undefined) return answer;
   }
+  const overview = await overviewRoute(deps, request, url, parts);
+  if (overview !== undefined) return overview;
   if (
     method === "POST" && parts.length === 3 && parts[0] === "api" && parts[1] === "policy" &&
     parts[2] === "what-if"
@@ -310,19 +163,6 @@ function mcpRoute(deps: AppDeps, mcp: NonNullable<AppDeps["mcp"]>, request: Requ
       }
     },
   }, request);
-}
-
-const STATIC: Record<string, string> = {
-  "index.html": "text/html; charset=utf-8",
-  "app.js": "text/javascript; charset=utf-8",
-  "style.css": "text/css; charset=utf-8",
-};
-
-async function staticFile(name: string): Promise<Response> {
-  const type = STATIC[name];
-  if (type === undefined) throw new ProblemError(404, `no dashboard file "${name}"`);
-  const body = await Deno.readFile(new URL(`./dashboard/${name}`, import.meta.url));
-  return new Response(body, { headers: { "content-type": type } });
 }
 
 function withCors(deps: AppDeps, response: Response): Response {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { LIST_LIMIT_MAX } from "../directives/queries.ts";
 import { STATUSES } from "../directives/mod.ts";
 import { DecisionBody, ScoreNote } from "../models/decision_text.ts";
+import { viewPaths, viewSchemas } from "./openapi_views.ts";
 
 export { DecisionBody };
 
@@ -113,6 +114,7 @@ export function openApi(): Record<string, unknown> {
         DecisionBody: z.toJSONSchema(DecisionBody),
         ScoreBody: z.toJSONSchema(ScoreBody),
         Problem: z.toJSONSchema(Problem),
+        ...viewSchemas(),
       },
     },
     paths: {
@@ -149,10 +151,7 @@ export function openApi(): Record<string, unknown> {
           },
         },
       },
-      "/api/directives/{id}": readById(
-        "A directive with ledger, policy verdicts, approvals, runs, artifacts, evaluations",
-        "The directive",
-      ),
+      ...viewPaths(errors, scoped),
       "/api/events": {
         get: {
           summary: "Directive changes as Server-Sent Events (one per ledger row; resume with " +
