@@ -5,7 +5,12 @@
 import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
 import { connect, type Sql } from "../src/db/mod.ts";
-import { BUILTIN_MODULES, createRegistry, type ExecutionModule } from "../src/execution/mod.ts";
+import {
+  BUILTIN_MODULES,
+  createRegistry,
+  createSandbox,
+  type ExecutionModule,
+} from "../src/execution/mod.ts";
 import { defaultEvaluator, type Evaluator } from "../src/evaluation/mod.ts";
 import { type LoopTarget } from "../src/loop/mod.ts";
 import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
@@ -94,6 +99,8 @@ export interface LoopHarnessOptions {
   readonly log?: Logger;
   /** Milliseconds an evaluator may take. */
   readonly evaluationTimeoutMs?: number;
+  /** What a module that declares env names reads (as the worker passes its own env on). */
+  readonly moduleEnv?: Readonly<Record<string, string>>;
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
@@ -122,6 +129,9 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       log,
       policy,
       registry: createRegistry(options.modules ?? BUILTIN_MODULES),
+      ...(options.moduleEnv === undefined ? {} : {
+        sandbox: createSandbox({ lookupEnv: (name) => options.moduleEnv?.[name] }),
+      }),
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
       artifacts,

@@ -104,7 +104,7 @@ Deno.test("module declarations: defaults are none, not retry-safe, free", () => 
     SHIPPED_MODULES.filter((module) => module.type !== "http_request").map((module) =>
       module.retrySafe({})
     ),
-    [true, true, true],
+    [true, true, true, true],
   );
 });
 

@@ -3,6 +3,7 @@ import { noopModule } from "./modules/noop.ts";
 import { echoModule } from "./modules/echo.ts";
 import { failIntentionallyModule } from "./modules/fail_intentionally.ts";
 import { httpRequestModule } from "./modules/http_request.ts";
+import { llmGenerateModule } from "./modules/llm_generate.ts";
 import { FORK_MODULES } from "./modules/mod.ts";
 
 /** Thrown when no module serves a directive type. */
@@ -113,6 +114,7 @@ export const SHIPPED_MODULES: readonly ExecutionModule[] = [
   echoModule,
   failIntentionallyModule,
   httpRequestModule,
+  llmGenerateModule,
 ];
 
 /**
