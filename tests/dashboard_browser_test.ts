@@ -19,6 +19,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
 import { createHandler } from "../src/server/app.ts";
+import { createChangeFeed } from "../src/directives/feed.ts";
 import { seedOverview } from "./_dashboard_seed.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 import { startLoopHarness, testPolicy } from "./_loop.ts";
@@ -39,6 +40,7 @@ Deno.test({
     const h = await startLoopHarness({ policy: gate });
     const policy = await testPolicy(gate);
     const registry = createRegistry(BUILTIN_MODULES);
+    const feed = createChangeFeed(h.sql);
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       createHandler({
@@ -51,6 +53,7 @@ Deno.test({
         artifacts: h.artifacts,
         policy,
         moduleOf: (type) => registry.find(type),
+        feed,
       }),
     );
     const base = `http://127.0.0.1:${server.addr.port}`;
@@ -183,6 +186,7 @@ Deno.test({
       assertEquals(charts["chart-spend"].lines, 1);
       assertEquals(seen.tiles[0], "1"); // waiting1 still waits
     } finally {
+      feed.close();
       await server.shutdown();
       await h.stop();
     }

@@ -33,7 +33,6 @@ export async function eventsRoute(
     subscription.close();
     clearInterval(keepAlive);
   };
-  request.signal.addEventListener("abort", stop, { once: true });
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const send = (text: string) => {
@@ -62,6 +61,7 @@ export async function eventsRoute(
         }
       })();
     },
+    // A client that goes away cancels the body: that ends the subscription.
     cancel: stop,
   });
   return new Response(body, {

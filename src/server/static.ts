@@ -20,6 +20,7 @@ export const DASHBOARD_FILES: Readonly<Record<string, string>> = {
   "contract.js": JS,
   "charts.js": JS,
   "overview.js": JS,
+  "live.js": JS,
 };
 
 /** A dashboard file, or a 404 naming it. */

@@ -115,6 +115,22 @@ function runsSection(d) {
   return section("Runs", runs);
 }
 
+function deliveriesSection(deliveries) {
+  const list = el("ul", { id: "deliveries" });
+  for (const d of deliveries) {
+    const last = d.log.at(-1);
+    const answer = last === undefined
+      ? "not sent yet"
+      : `last: ${last.status_code ?? "no answer"}${last.error ? ` (${last.error})` : ""}`;
+    list.append(el("li", {
+      text:
+        `${d.event_type} → ${d.subscription}: ${d.status} after ${d.attempts} attempt(s); ${answer}`,
+    }));
+  }
+  if (deliveries.length === 0) list.append(el("li", { text: "no webhook deliveries" }));
+  return section("Notifications", list);
+}
+
 /** The directive page for `id`. */
 export async function directiveView(id, config, rerender) {
   const d = await (await api(`/api/directives/${id}`)).json();
@@ -149,5 +165,7 @@ export async function directiveView(id, config, rerender) {
   const evals = el("ul");
   for (const e of d.evaluations) evals.append(el("li", { text: `${e.evaluator}: ${e.score}` }));
   nodes.push(section("Evaluations", evals));
+  const { items } = await (await api(`/api/directives/${id}/deliveries`)).json();
+  nodes.push(deliveriesSection(items));
   return nodes;
 }
