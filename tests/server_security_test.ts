@@ -68,6 +68,8 @@ Deno.test({
         ["GET", `/api/directives/${id}/artifacts/${crypto.randomUUID()}`, undefined, "read"],
         ["GET", `/api/directives/${id}/payload`, undefined, "read"],
         ["GET", "/api/inbox", undefined, "read"],
+        ["GET", "/api/memory/search?q=x", undefined, "read"],
+        ["GET", `/api/directives/${id}/deliveries`, undefined, "read"],
         ...STATS_NAMES.map((name): [string, string, unknown, Scope] => [
           "GET",
           `/api/stats/${name}`,

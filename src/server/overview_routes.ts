@@ -17,6 +17,8 @@ import {
   statusPerDay,
 } from "../stats/mod.ts";
 import { json, parse, ProblemError } from "./_http.ts";
+import { createMemoryReader, MEMORY_MAX_LIMIT } from "../memory/mod.ts";
+import { z } from "zod";
 import { principalFor, type TokenDeps } from "./_principal.ts";
 import { BlockReasonsQuery, InboxQuery, InboxView, StatsQuery, StatsViews } from "./views.ts";
 
@@ -27,6 +29,13 @@ export interface OverviewDeps extends TokenDeps {
   /** The active policy: its approval timeout gives the inbox's deadlines. */
   readonly policy?: PolicyConfig | undefined;
 }
+
+/** `GET /api/memory/search`: the text and how many hits. */
+export const MemorySearchQuery = z.strictObject({
+  q: z.string().trim().min(1, "must not be blank").max(200)
+    .refine((v) => !v.includes("\u0000"), "must not contain NUL"),
+  limit: z.coerce.number().int().min(1).max(MEMORY_MAX_LIMIT).default(10),
+});
 
 /** The names under `/api/stats/`. */
 export const STATS_NAMES = Object.keys(StatsViews) as (keyof typeof StatsViews)[];
@@ -55,7 +64,10 @@ async function stats(deps: OverviewDeps, name: keyof typeof StatsViews, url: URL
   }
 }
 
-/** Answers `GET /api/inbox` and `GET /api/stats/<name>`, or undefined for other paths. */
+/**
+ * Answers `GET /api/inbox`, `GET /api/stats/<name>` and `GET /api/memory/search`, or
+ * undefined for other paths.
+ */
 export async function overviewRoute(
   deps: OverviewDeps,
   request: Request,
@@ -72,6 +84,13 @@ export async function overviewRoute(
       now: new Date(),
     });
     return json(InboxView.parse(inbox));
+  }
+  if (parts[1] === "memory" && parts[2] === "search" && parts.length === 3) {
+    await principalFor(deps, request, "read");
+    const q = parse(MemorySearchQuery, Object.fromEntries(url.searchParams));
+    // The read-only reader: one READ ONLY transaction, bounded.
+    const hits = await createMemoryReader(deps.sql).directivesMatching(q.q, { limit: q.limit });
+    return json({ mode: "text", hits });
   }
   if (parts[1] === "stats" && parts.length === 3) {
     await principalFor(deps, request, "read");
