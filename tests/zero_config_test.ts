@@ -1,8 +1,9 @@
 /**
  * The README's first command with nothing configured: a copy of the checkout,
- * `scripts/dev.sh` with only PATH and HOME, a directive submitted with the CLI,
- * Ctrl-C (SIGINT) leaving no process behind, and a second run that still has
- * the directive.
+ * `scripts/dev.sh` with only PATH and HOME, a directive submitted with
+ * `bin/keel` (with only HOME and the system's PATH: the CLI finds the instance
+ * dev.sh records in `.data/instance.json`), Ctrl-C (SIGINT) leaving no process
+ * and no instance file behind, and a second run that still has the directive.
  *
  * @module
  */
@@ -45,16 +46,51 @@ async function copyCheckout(into: string): Promise<void> {
   // node_modules is not copied: dev.sh runs `deno install --frozen`, as a fresh clone would.
 }
 
-/** Processes whose working directory or command line is inside `dir` (Deno may not list /proc itself). */
+/** The system's PATH: what a new terminal has before the README's steps. */
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Processes (other than the lister) whose working directory or command line
+ * is inside `dir`. Deno may not list /proc itself, so bash does; a process
+ * that exits while it is being looked at is simply not one: the lister's
+ * stderr goes nowhere and only its `pid: command` lines on stdout count.
+ */
 async function processesIn(dir: string): Promise<string[]> {
-  const script = `for p in /proc/[0-9]*; do
-    c=$( { tr '\\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
-    w=$(readlink "$p/cwd" 2>/dev/null || true)
-    case "$c" in *processes_in*) continue;; esac
+  const script = `exec 2>/dev/null
+  for p in /proc/[0-9]*; do
+    [ "\${p#/proc/}" = "$$" ] && continue
+    c=$(tr '\\0' ' ' <"$p/cmdline") || continue
+    [ -n "$c" ] || continue
+    w=$(readlink "$p/cwd") || w=""
     case "$w $c" in *"$1"*) echo "\${p#/proc/}: $c";; esac
   done`;
-  const out = await run("bash", ["-c", script, "processes_in", dir], { cwd: "/" });
-  return out.split("\n").filter((line) => line.length > 0);
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script, "processes_in", dir],
+    cwd: "/",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((line) =>
+    /^\d+: /.test(line) && !line.includes("processes_in")
+  );
+}
+
+/**
+ * Waits until no process is left in `dir`: a child that was signalled may
+ * still be exiting when dev.sh returns (its parent reaps it). Returns what is
+ * left after `ms`, which the test expects to be nothing.
+ */
+async function leftoverProcesses(dir: string, ms = 15_000): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = await processesIn(dir);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
 }
 
 type Instance = {
@@ -124,52 +160,50 @@ for (const [kind, local] of Object.entries(LOCAL_DBS)) {
       KEEL_DEMO: "0",
       KEEL_LOCAL_DB: kind,
     };
-    const cliEnv = {
-      PATH: env.PATH,
-      HOME: env.HOME,
-      DATABASE_URL: `postgres://keel_app@127.0.0.1:${ports.pg}/${local.database}`,
-      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-      ...local.poolMax,
-    };
+    // A second terminal: HOME and the system's PATH; bin/keel finds Deno and the instance.
+    const cliEnv = { PATH: SYSTEM_PATH, HOME: env.HOME };
+    const using = `keel: using the dev instance in .data/instance.json (scripts/dev.sh pid `;
     const transcript: string[] = [];
     try {
       await copyCheckout(dir);
       const first = await startDev(dir, env);
       assertStringIncludes(first.output(), local.says);
       assertStringIncludes(first.output(), `Temporal UI: http://127.0.0.1:${ports.ui}`);
-      const submitted = await run("deno", [
-        "task",
-        "--quiet",
-        "keel",
+      const instance = JSON.parse(await Deno.readTextFile(`${dir}/.data/instance.json`));
+      assertEquals(
+        instance.database_url,
+        `postgres://keel_app@127.0.0.1:${ports.pg}/${local.database}`,
+      );
+      assertEquals(instance.temporal_address, `127.0.0.1:${ports.temporal}`);
+      assertEquals(instance.db_pool_max, "KEEL_DB_POOL_MAX" in local.poolMax ? 1 : undefined);
+      assertEquals(instance.decision_key_file, `${dir}/.data/decision-key`);
+      // From a folder inside the checkout, with a path relative to it.
+      const submitted = await run(`${dir}/bin/keel`, [
         "submit",
-        "examples/directives/noop.json",
+        "directives/noop.json",
         "--detach",
-      ], {
-        cwd: dir,
-        env: cliEnv,
-      });
+      ], { cwd: `${dir}/examples`, env: cliEnv });
       const id = submitted.match(/[0-9a-f]{8}-[0-9a-f-]{27}/)?.[0];
       assert(id, `submit printed no directive id: ${submitted}`);
+      assertStringIncludes(submitted, `${using}${instance.pid}): database 127.0.0.1:${ports.pg}/`);
       const firstStatus = await first.stop();
       transcript.push(first.output());
       // 130 is the shell's exit code for "stopped by SIGINT" after the trap ran.
       assert([0, 130].includes(firstStatus.code), `dev.sh exited with ${firstStatus.code}`);
       assertStringIncludes(first.output(), "keel: stopped");
-      assertEquals(await processesIn(dir), []);
+      assertEquals(await leftoverProcesses(dir), []);
+      assert(!await exists(`${dir}/.data/instance.json`), "a clean stop removes the instance file");
 
       const second = await startDev(dir, env);
       assert(
         !second.output().includes("creating a project-local"),
         "the second run recreated the cluster",
       );
-      const listed = await run("deno", ["task", "--quiet", "keel", "list"], {
-        cwd: dir,
-        env: cliEnv,
-      });
+      const listed = await run(`${dir}/bin/keel`, ["list"], { cwd: dir, env: cliEnv });
       await second.stop();
       transcript.push(second.output());
       assertStringIncludes(listed, id);
-      assertEquals(await processesIn(dir), []);
+      assertEquals(await leftoverProcesses(dir), []);
     } finally {
       await Deno.writeTextFile(
         `${Deno.env.get("TMPDIR") ?? "/tmp"}/keel_zero_config_transcript_${kind}.txt`,
