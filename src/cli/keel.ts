@@ -69,6 +69,13 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(topic === undefined ? GLOBAL_HELP : COMMAND_HELP[topic]);
     return EXIT.ok;
   }
+  if (name === "audit") {
+    // bin/keel runs src/cli/audit.ts for it, with the "audit" permission set.
+    return report(
+      json,
+      usage("", `audit is a task of its own: \`deno task audit\` or \`keel audit\``),
+    );
+  }
   const command = COMMANDS[name];
   if (command === undefined) {
     return report(
