@@ -12,6 +12,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { loadPolicy } from "../src/policy/mod.ts";
 import { copyCheckout, exists, leftoverProcesses, startDev, SYSTEM_PATH } from "./_dev.ts";
 import { freePort } from "./_temporal.ts";
 
@@ -74,6 +75,8 @@ Deno.test("the README's walkthrough block is parsed into its commands", async ()
   assert(commands[0]?.startsWith('export PATH="$PWD/bin:$PATH"'), commands[0]);
   assert(commands.some((c) => c.includes("<id>")), "the block uses <id>");
   assert(commands.some((c) => c.startsWith("keel approve <id>")), "the block approves");
+  // The candidate the block compares with is a valid policy.
+  assertEquals((await loadPolicy(`${repo}examples/policies/strict_echo.json`)).name, "strict-echo");
 });
 
 Deno.test("the README's walkthrough runs as written and completes an approved echo directive", async () => {
