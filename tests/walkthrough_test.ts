@@ -34,8 +34,8 @@ export function walkthroughCommands(readme: string): string[] {
 interface Step {
   readonly command: string;
   readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
+  /** What the terminal shows: stdout and stderr, interleaved as written. */
+  readonly output: string;
 }
 
 /**
@@ -44,7 +44,7 @@ interface Step {
  * in one terminal.
  */
 async function step(cwd: string, state: string, command: string): Promise<Step> {
-  const script = `[ -f "$1" ] && . "$1"\n${command}\nrc=$?\nexport -p >"$1"\nexit $rc\n`;
+  const script = `exec 2>&1\n[ -f "$1" ] && . "$1"\n${command}\nrc=$?\nexport -p >"$1"\nexit $rc\n`;
   const output = await new Deno.Command("bash", {
     args: ["-c", script, "walkthrough", state],
     cwd,
@@ -52,22 +52,15 @@ async function step(cwd: string, state: string, command: string): Promise<Step> 
     env: { HOME: Deno.env.get("HOME") ?? "/root", PATH: SYSTEM_PATH },
     stdin: "null",
     stdout: "piped",
-    stderr: "piped",
+    stderr: "inherit",
     signal: AbortSignal.timeout(180_000),
   }).output();
-  const decoder = new TextDecoder();
-  return {
-    command,
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return { command, code: output.code, output: new TextDecoder().decode(output.stdout) };
 }
 
 function transcriptOf(steps: readonly Step[]): string {
-  return steps.map((s) =>
-    `$ ${s.command}\n${s.stdout}${s.stderr}${s.code === 0 ? "" : `[exit ${s.code}]\n`}`
-  ).join("");
+  return steps.map((s) => `$ ${s.command}\n${s.output}${s.code === 0 ? "" : `[exit ${s.code}]\n`}`)
+    .join("");
 }
 
 Deno.test("the README's walkthrough block is parsed into its commands", async () => {
@@ -109,7 +102,7 @@ Deno.test("the README's walkthrough runs as written and completes an approved ec
         console.log(transcriptOf([result]).trimEnd());
         assertEquals(result.code, 0, `"${result.command}" failed:\n${transcriptOf(steps)}`);
         if (/^keel submit\b/.test(written)) {
-          id = result.stdout.match(UUID)?.[0];
+          id = result.output.match(UUID)?.[0];
           if (written.includes("echo.yaml")) echoId = id;
         }
       }
@@ -125,14 +118,14 @@ Deno.test("the README's walkthrough runs as written and completes an approved ec
         /^keel (submit|approve|watch|history|score|policy)/.test(s.command)
       )
     ) {
-      assertStringIncludes(s.stderr, "using the dev instance in .data/instance.json", s.command);
+      assertStringIncludes(s.output, "using the dev instance in .data/instance.json", s.command);
     }
     const history = steps.find((s) => s.command.startsWith(`keel history ${echoId}`));
     assert(history, "the walkthrough shows the echo directive's ledger");
-    assert(/proposed → approved\s+cli\s/.test(history.stdout), history.stdout);
-    assertStringIncludes(history.stdout, "executing → complete");
+    assert(/proposed → approved\s+cli\s/.test(history.output), history.output);
+    assertStringIncludes(history.output, "executing → complete");
     const diff = steps.find((s) => s.command.startsWith("keel policy diff"));
-    if (diff) assertStringIncludes(diff.stdout, echoId);
+    if (diff) assertStringIncludes(diff.output, echoId);
     assert(!await exists(`${dir}/.data/instance.json`), "Ctrl-C removes the instance file");
     assertEquals(await leftoverProcesses(dir), []);
   } finally {
