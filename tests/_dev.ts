@@ -10,22 +10,41 @@ const repo = new URL("..", import.meta.url).pathname;
 /** What scripts/dev.sh prints once everything is up. */
 export const READY = "press Ctrl-C to stop";
 
-/** Runs a command to its end; throws with its output when it fails. */
-export async function run(
+/** What a finished command printed, and its exit code. */
+export interface Captured {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to its end (with exactly `env` when given) and captures its output. */
+export async function capture(
   cmd: string,
   args: string[],
   options: { cwd: string; env?: Record<string, string> },
-) {
+): Promise<Captured> {
   const out = await new Deno.Command(cmd, {
     args,
     cwd: options.cwd,
     clearEnv: options.env !== undefined,
     ...(options.env ? { env: options.env } : {}),
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`running ${cmd} ${args.join(" ")} failed: ${text}`);
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs a command to its end; throws with its output when it fails. */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<string> {
+  const out = await capture(cmd, args, options);
+  const text = out.stdout + out.stderr;
+  if (out.code !== 0) throw new Error(`running ${cmd} ${args.join(" ")} failed: ${text}`);
   return text;
 }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { capture, type Captured } from "./_dev.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PARTS = ["src", "migrations", "ai", "docs/schemas", "examples", "policies", "deno.json"];
@@ -24,21 +25,12 @@ async function copyInto(from: string, to: string): Promise<void> {
 }
 
 /** Runs the validate task (its permission set, so the copy lives under .data/). */
-async function validateTask(root: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-P=validate", "src/cli/validate.ts", "--skip-db", "--root", root],
-    cwd: REPO,
-    clearEnv: true,
-    env: { HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function validateTask(root: string): Promise<Captured> {
+  return capture(
+    Deno.execPath(),
+    ["run", "--quiet", "-P=validate", "src/cli/validate.ts", "--skip-db", "--root", root],
+    { cwd: REPO, env: { HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" } },
+  );
 }
 
 Deno.test("validate fails naming an example whose verdict differs from the stated one", async () => {
