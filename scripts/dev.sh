@@ -13,6 +13,11 @@
 #   unset, a project-local database is used: a PostgreSQL cluster under .data/pg
 #   when the server binaries are installed, else embedded PGlite under .data/pglite
 # KEEL_LOCAL_DB=postgres|pglite  choose the project-local database (default: auto)
+#
+# Once everything is up it records the running instance in .data/instance.json
+# (database URL, Temporal address, HTTP URL, where the dashboard token and the
+# decision key are): bin/keel and `deno task keel`/`audit` use it when neither
+# DATABASE_URL nor TEMPORAL_ADDRESS is set. A clean stop removes the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
@@ -52,10 +57,25 @@ http_host="${KEEL_HTTP_HOST:-127.0.0.1}"
 http_port="${KEEL_HTTP_PORT:-8080}"
 pg_port="${KEEL_PG_PORT:-54329}"
 mkdir -p .data
+instance_file="$root_dir/.data/instance.json"
+instance_written=""
+# A file left by a run that did not stop cleanly is stale: remove it, unless
+# that run is still going (its ports would be taken anyway).
+if [ -f "$instance_file" ]; then
+  old_pid=$(sed -n 's/^ *"pid": *\([0-9][0-9]*\).*/\1/p' "$instance_file")
+  if [ -n "$old_pid" ] && [ "$old_pid" != "$$" ] &&
+    tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -q 'scripts/dev\.sh'; then
+    say "scripts/dev.sh already runs this checkout (pid $old_pid, see .data/instance.json); stop it first"
+    exit 1
+  fi
+  rm -f "$instance_file"
+fi
 export KEEL_ARTIFACT_DIR="${KEEL_ARTIFACT_DIR:-$root_dir/.data/artifacts}"
 # Approve, reject and abort are signed with a key the worker, the API and the
 # CLI share; locally, one random key kept in .data (reused by the next run).
+decision_key_file=""
 if [ -z "${KEEL_DECISION_KEY:-}" ]; then
+  decision_key_file="$root_dir/.data/decision-key"
   if [ ! -s .data/decision-key ]; then
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .data/decision-key)
   fi
@@ -72,6 +92,8 @@ as_pg() {
 }
 cleanup() {
   trap - INT TERM EXIT
+  # First, so no CLI picks an instance that is going away.
+  if [ -n "$instance_written" ]; then rm -f "$instance_file"; fi
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   # The database goes last, once nothing can write to it.
@@ -114,7 +136,7 @@ elif [ -n "$use_pglite" ]; then
     exit 1
   fi
   say "database: embedded PGlite with pgvector in .data/pglite on 127.0.0.1:$pg_port (no PostgreSQL server binaries found)"
-  deno run -P=pglite src/dev/pglite_server.ts --dir .data/pglite --port "$pg_port" &
+  deno run --quiet -P=pglite src/dev/pglite_server.ts --dir .data/pglite --port "$pg_port" &
   pglite_pid=$!
   until port_taken "$pg_port"; do
     kill -0 "$pglite_pid" 2>/dev/null || { say "PGlite did not start; see the lines above"; exit 1; }
@@ -165,11 +187,11 @@ else
   ui_url="(the UI of the server at $TEMPORAL_ADDRESS)"
 fi
 
-deno run -P=migrate src/cli/migrate.ts
+deno run --quiet -P=migrate src/cli/migrate.ts
 
 # deno run, not deno task: the pid we signal is then the process itself.
 : >.data/worker.log
-deno run -P=worker src/worker.ts 2>>.data/worker.log &
+deno run --quiet -P=worker src/worker.ts 2>>.data/worker.log &
 pids+=($!)
 worker_pid=$!
 tail -n +1 -f --pid="$worker_pid" .data/worker.log >&2 &
@@ -219,11 +241,35 @@ if [ -f src/server/main.ts ]; then
   fi
 fi
 
+# The running instance, for the CLI in another terminal (written whole, then moved into place).
+json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+absolute() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$root_dir" "$1" ;; esac; }
+{
+  printf '{\n  "format": 1,\n  "started_by": "scripts/dev.sh",\n  "pid": %s,\n' "$$"
+  printf '  "started_at": "%s",\n  "root": %s,\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(json_str "$root_dir")"
+  printf '  "database_url": %s,\n' "$(json_str "$DATABASE_URL")"
+  if [ -n "${KEEL_DB_POOL_MAX:-}" ]; then printf '  "db_pool_max": %s,\n' "$KEEL_DB_POOL_MAX"; fi
+  printf '  "temporal_address": %s,\n' "$(json_str "$TEMPORAL_ADDRESS")"
+  case "$ui_url" in http*) printf '  "temporal_ui_url": %s,\n' "$(json_str "$ui_url")" ;; esac
+  if [ -n "${server_pid:-}" ]; then
+    printf '  "http_url": %s,\n' "$(json_str "http://$http_host:$http_port")"
+  fi
+  if [ -n "${dev_token:-}" ]; then printf '  "token_file": %s,\n' "$(json_str "$root_dir/.data/dev-token")"; fi
+  if [ -n "$decision_key_file" ]; then printf '  "decision_key_file": %s,\n' "$(json_str "$decision_key_file")"; fi
+  printf '  "artifact_dir": %s,\n' "$(json_str "$(absolute "$KEEL_ARTIFACT_DIR")")"
+  printf '  "policy_file": %s\n}\n' "$(json_str "$(absolute "${KEEL_POLICY_FILE:-policies/default.json}")")"
+} >"$instance_file.tmp"
+chmod 600 "$instance_file.tmp"
+mv "$instance_file.tmp" "$instance_file"
+instance_written=1
+say "instance recorded in .data/instance.json: bin/keel and deno task keel use it when DATABASE_URL and TEMPORAL_ADDRESS are unset"
+
 if [ "${KEEL_DEMO:-1}" = "1" ]; then
   say "running one echo directive through the loop (KEEL_DEMO=0 skips this)"
   bash scripts/demo.sh || say "the demo failed; the worker keeps running"
 fi
-say "try: deno task keel submit examples/directives/noop.json"
-say "     deno task keel list    |    deno task keel --help"
+say "try, in another terminal of this checkout:"
+say "  export PATH=\"$root_dir/bin:\$PATH\""
+say "  keel submit examples/directives/noop.json    |    keel list    |    keel --help"
 say "press Ctrl-C to stop"
 wait "$worker_pid"

@@ -487,7 +487,7 @@ Deno.test("an unreachable database exits 5 with the address", async () => {
 
 Deno.test("the keel task runs with the `cli` permission set: no write, run or ffi", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
-  assertEquals(config.tasks?.keel, "deno run -P=cli src/cli/keel.ts");
+  assertEquals(config.tasks?.keel, "deno run --quiet -P=cli src/cli/keel.ts");
   const set = config.permissions?.cli;
   assert(set, "deno.json has no `cli` permission set");
   assertEquals(Object.keys(set).sort(), ["env", "net", "read", "sys"]);

@@ -51,7 +51,7 @@ async function migratePermissions(): Promise<MigratePermissions> {
 
 Deno.test("the migrate task's deno.json entry runs with the `migrate` permission set", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
-  assertEquals(config.tasks?.migrate, "deno run -P=migrate src/cli/migrate.ts");
+  assertEquals(config.tasks?.migrate, "deno run --quiet -P=migrate src/cli/migrate.ts");
   const set = await migratePermissions();
   assertEquals(Object.keys(set).sort(), ["env", "net", "read"], "no write, run, ffi or sys");
 });

@@ -11,10 +11,16 @@
  */
 import { parseCommandLine } from "./_args.ts";
 import { ARTIFACT_ENV, parseArtifactConfig, parseDatabaseConfig, readEnv } from "../config/mod.ts";
-import { connect } from "../db/mod.ts";
+import { connect, type Sql } from "../db/mod.ts";
 import { anchorStoreFrom } from "../artifacts/mod.ts";
 import { anchorLedger, auditLedger, latestAnchor } from "../directives/mod.ts";
 import { auditBudgetTrail } from "../budget/mod.ts";
+import {
+  describeInstance,
+  type Instance,
+  unreachableHint,
+  withInstance,
+} from "../config/instance.ts";
 
 const HELP = `Usage: deno task audit [--directive ID] [--anchor] [--json]
 
@@ -39,8 +45,24 @@ Options:
 Environment:
   DATABASE_URL    the application's connection (read-only use)
   KEEL_ARTIFACT_STORE, KEEL_ARTIFACT_DIR, KEEL_S3_*   where anchors are kept
+  With DATABASE_URL unset, the database and artifact folder of the instance
+  scripts/dev.sh records in .data/instance.json are used, when it runs.
 
 Exit codes: 0 intact, 1 findings, 2 bad usage, no database or no store.`;
+
+/** The checkout this task runs from: where `.data/instance.json` is looked for. */
+const REPO_ROOT = new URL("../../", import.meta.url);
+
+/** Probes the database; a failure says which instance did not answer. */
+async function reachable(sql: Sql, instance: Instance | undefined, unset: boolean): Promise<void> {
+  try {
+    await sql`SELECT 1`;
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotCapable) throw cause;
+    const hint = instance !== undefined || unset ? unreachableHint(instance) : "set DATABASE_URL";
+    throw new Error(`cannot reach the database: ${(cause as Error).message} (${hint})`, { cause });
+  }
+}
 
 async function main(args: string[]): Promise<number> {
   const line = parseCommandLine(args, {
@@ -62,14 +84,16 @@ async function main(args: string[]): Promise<number> {
     console.error(`audit: --anchor anchors the whole ledger; it cannot go with --directive`);
     return 2;
   }
-  const env = readEnv(
-    ["DATABASE_URL", "KEEL_LOG_LEVEL", ...ARTIFACT_ENV],
-    (name) => Deno.env.get(name),
+  const { env, instance } = await withInstance(
+    readEnv(["DATABASE_URL", "KEEL_LOG_LEVEL", ...ARTIFACT_ENV], (name) => Deno.env.get(name)),
+    { root: REPO_ROOT, names: ["DATABASE_URL", "KEEL_DB_POOL_MAX", "KEEL_ARTIFACT_DIR"] },
   );
+  if (instance !== undefined) console.error(`audit: using ${describeInstance(instance)}`);
   const config = parseDatabaseConfig(env);
   const store = anchorStoreFrom(parseArtifactConfig(env));
   const sql = connect(config.databaseUrl, { max: 1, applicationName: "keel-audit" });
   try {
+    await reachable(sql, instance, env.DATABASE_URL === undefined);
     const latest = values.directive === undefined ? await latestAnchor(store) : undefined;
     const report = await auditLedger(sql, {
       ...(values.directive === undefined ? {} : { directiveId: values.directive }),

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { classify, type Context, createContext, EXIT, usage } from "./_keel/common.ts";
+import { classify, CLI_ENV, type Context, createContext, EXIT, usage } from "./_keel/common.ts";
 import { abortCommand, decideCommand } from "./_keel/decide.ts";
 import { COMMAND_HELP, GLOBAL_HELP } from "./_keel/help.ts";
 import { historyCommand, listCommand, statusCommand } from "./_keel/inspect.ts";
@@ -20,7 +20,11 @@ import { tokenCommand } from "./_keel/token.ts";
 import { webhookCommand } from "./_keel/webhook.ts";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { parseTelemetryConfig, readEnv, TELEMETRY_ENV } from "../config/mod.ts";
+import { withInstance } from "../config/instance.ts";
 import { startTelemetry, type Telemetry } from "../telemetry/otel.ts";
+
+/** The checkout this CLI runs from: where `.data/instance.json` is looked for. */
+const REPO_ROOT = new URL("../../", import.meta.url);
 
 type Command = (ctx: Context, args: readonly string[]) => Promise<number>;
 
@@ -67,6 +71,13 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(topic === undefined ? GLOBAL_HELP : COMMAND_HELP[topic]);
     return EXIT.ok;
   }
+  if (name === "audit") {
+    // bin/keel runs src/cli/audit.ts for it, with the "audit" permission set.
+    return report(
+      json,
+      usage("", `audit is a task of its own: \`deno task audit\` or \`keel audit\``),
+    );
+  }
   const command = COMMANDS[name];
   if (command === undefined) {
     return report(
@@ -84,7 +95,13 @@ export async function main(args: readonly string[]): Promise<number> {
     telemetry = startTelemetry(
       parseTelemetryConfig(readEnv(TELEMETRY_ENV, (n) => Deno.env.get(n)), "keel-cli"),
     );
-    ctx = createContext({ json });
+    // Nothing configured: the instance scripts/dev.sh records in .data/ (explicit variables win).
+    const { env, instance } = await withInstance(readEnv(CLI_ENV, (n) => Deno.env.get(n)), {
+      root: REPO_ROOT,
+      names: CLI_ENV,
+      decisionKey: true,
+    });
+    ctx = createContext({ json, env, ...(instance === undefined ? {} : { instance }) });
     const context = ctx;
     // One span per command: `keel submit` is the root of the directive's trace.
     return await trace.getTracer("keel").startActiveSpan(`keel ${name}`, async (span) => {

@@ -38,7 +38,11 @@ Checks the repository at DIR (default: .):
   examples    every *.json, *.yaml and *.yml under examples/directives/
               (recursively) parses and passes the directive contract over the
               registered module types; each problem is reported at the key as
-              "file:line:col: json.path: message" (skipped if the folder is absent)
+              "file:line:col: json.path: message" (skipped if the folder is absent);
+              every example listed in examples/expected_verdicts.yaml gets the
+              verdict stated there from policies/default.json (ALLOW approved by
+              the policy or by a person, or BLOCK by a named rule), else the
+              example is named with the verdict it got and why
   module-permissions
               every net host, read/write path and env name a registered
               execution module declares is held by permissions.worker in

@@ -74,16 +74,24 @@ function assertBlocked(decision: PolicyDecision, rule: PolicyRule, reason: strin
 
 Deno.test("loadPolicy reads policies/default.json as documented", async () => {
   const loaded = await loadPolicy(DEFAULT_PATH);
-  // The file is DEFAULT_DOC plus http_request, which reaches the net.
+  // The file is DEFAULT_DOC plus http_request and llm_generate, which reach the net.
   assertEquals(
     loaded,
     parsePolicy({
       ...DEFAULT_DOC,
       version: loaded.version,
-      allowed_types: [...DEFAULT_DOC.allowed_types, "http_request"],
-      budget_ceilings: { ...DEFAULT_DOC.budget_ceilings, http_request: "1 USD" },
-      required_fields: { ...DEFAULT_DOC.required_fields, http_request: ["payload.url"] },
-      net_allow: { http_request: ["127.0.0.1"] },
+      allowed_types: [...DEFAULT_DOC.allowed_types, "http_request", "llm_generate"],
+      budget_ceilings: {
+        ...DEFAULT_DOC.budget_ceilings,
+        http_request: "1 USD",
+        llm_generate: "5 USD",
+      },
+      required_fields: {
+        ...DEFAULT_DOC.required_fields,
+        http_request: ["payload.url"],
+        llm_generate: ["payload.prompt"],
+      },
+      net_allow: { http_request: ["127.0.0.1"], llm_generate: ["api.anthropic.com:443"] },
     }, "test:default file"),
   );
   assertEquals(loaded.budget_ceilings, {
@@ -91,6 +99,7 @@ Deno.test("loadPolicy reads policies/default.json as documented", async () => {
     echo: { amount: "10.00", currency: "USD" },
     fail_intentionally: { amount: "10", currency: "USD" },
     http_request: { amount: "1", currency: "USD" },
+    llm_generate: { amount: "5", currency: "USD" },
   });
   assertEquals(loaded.auto_approve_types, ["noop"]);
 });

@@ -54,6 +54,7 @@ export { canonicalJson, CanonicalJsonError, policyContentHash, SHA256_HEX } from
 export { grantPermissions, type PermissionGrant, type PermissionRequest } from "./permissions.ts";
 export { grantedPermissions, PolicyPersistError, recordPolicyEvaluation } from "./persist.ts";
 export {
+  decideIntent,
   decideWithPermissions,
   type ModuleDeclaration,
   type PolicyStep,

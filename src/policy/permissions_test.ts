@@ -238,7 +238,10 @@ Deno.test("the default policy allows http_request to loopback only, with approva
     fileURLToPath(new URL("../../policies/default.json", import.meta.url)),
   );
   assert(loaded.allowed_types.includes("http_request"));
-  assertEquals(loaded.net_allow, { http_request: ["127.0.0.1"] });
+  assertEquals(loaded.net_allow, {
+    http_request: ["127.0.0.1"],
+    llm_generate: ["api.anthropic.com:443"],
+  });
   assertEquals(loaded.required_fields.http_request, ["payload.url"]);
   assert(!loaded.auto_approve_types.includes("http_request"));
   const declared = { net: ["127.0.0.1"] };

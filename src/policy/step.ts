@@ -8,7 +8,12 @@
  */
 import type { Sql } from "../db/mod.ts";
 import { applyTransition, DirectiveNotFoundError, intentOf } from "../directives/mod.ts";
-import { DirectiveRow, type ModulePermissions, PolicyEvaluationRow } from "../models/mod.ts";
+import {
+  type DirectiveInput,
+  DirectiveRow,
+  type ModulePermissions,
+  PolicyEvaluationRow,
+} from "../models/mod.ts";
 import type { PolicyConfig } from "./config.ts";
 import { evaluatePolicy, type PolicyDecision } from "./evaluate.ts";
 import { policyContentHash } from "./hash.ts";
@@ -61,11 +66,22 @@ export function decideWithPermissions(
   policy: PolicyConfig,
   module: ModuleDeclaration | undefined,
 ): { decision: PolicyDecision; granted?: ModulePermissions } {
-  const decision = evaluatePolicy(intentOf(directive), policy);
+  return decideIntent(intentOf(directive), policy, module);
+}
+
+/**
+ * {@linkcode decideWithPermissions} for a parsed directive document that is
+ * not stored (an example, a candidate): the same decision the loop would make.
+ */
+export function decideIntent(
+  intent: DirectiveInput,
+  policy: PolicyConfig,
+  module: ModuleDeclaration | undefined,
+): { decision: PolicyDecision; granted?: ModulePermissions } {
+  const decision = evaluatePolicy(intent, policy);
   if (decision.verdict === "BLOCK" || module === undefined) return { decision };
-  const payload = (directive.payload ?? {}) as Record<string, unknown>;
   const grant = grantPermissions(
-    { type: directive.type, declared: module.permissions, targets: module.targets(payload) },
+    { type: intent.type, declared: module.permissions, targets: module.targets(intent.payload) },
     policy,
   );
   if (grant.verdict === "ALLOW") return { decision, granted: grant.granted };

@@ -72,7 +72,7 @@ function locate(root: Node | null, path: readonly PropertyKey[]): number | undef
 }
 
 /** Parses the file, or returns the parse error as a violation. */
-function parse(file: ExampleFile): { value: unknown; root: Node | null } | Violation {
+export function parseExample(file: ExampleFile): { value: unknown; root: Node | null } | Violation {
   const isJson = file.path.endsWith(".json");
   const document = parseDocument(file.text, { prettyErrors: true });
   if (isJson) {
@@ -110,7 +110,7 @@ function parse(file: ExampleFile): { value: unknown; root: Node | null } | Viola
 
 /** The problems of one file: a parse error, or every field error of the contract. */
 function checkFile(file: ExampleFile, schema: DirectiveSchema): Violation[] {
-  const parsed = parse(file);
+  const parsed = parseExample(file);
   if ("path" in parsed) return [parsed];
   try {
     parseDirective(schema, parsed.value);

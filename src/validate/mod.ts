@@ -13,7 +13,9 @@
  * 5. **contract** — the field table of `ai/runtime/contracts/directive.md`
  *    lists exactly the zod contract's fields.
  * 6. **examples** — every directive under `examples/directives/` parses (JSON
- *    or YAML) and passes the contract over the registered module types.
+ *    or YAML) and passes the contract over the registered module types; each
+ *    one `examples/expected_verdicts.yaml` lists gets that verdict from
+ *    `policies/default.json` ({@linkcode checkExampleVerdicts}).
  * 7. **module-permissions** — every net host, read/write path and env name a
  *    module in `BUILTIN_MODULES` declares is held by the `worker` permission
  *    set of `deno.json`, which the module's sandbox cannot exceed.
@@ -34,6 +36,11 @@ import { DIRECTIVE_SCHEMA_PATH, directiveJsonSchemaText } from "../models/direct
 import { type TableModel, TABLES } from "../models/mod.ts";
 import { checkContractFields, CONTRACT_DOC_PATH, readContractDoc } from "./contract_fields.ts";
 import { checkDirectiveExamples, EXAMPLES_DIR, readExampleFiles } from "./directive_examples.ts";
+import {
+  checkExampleVerdicts,
+  readDefaultPolicy,
+  readExpectedVerdicts,
+} from "./example_verdicts.ts";
 import { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
 import { checkBoundaries } from "./boundaries.ts";
 import { checkMigrationEntries, listMigrationEntries } from "./migration_names.ts";
@@ -83,6 +90,15 @@ export {
   EXAMPLES_DIR,
   readExampleFiles,
 } from "./directive_examples.ts";
+export {
+  checkExampleVerdicts,
+  DEFAULT_POLICY_PATH,
+  EXPECTED_VERDICTS_PATH,
+  ExpectedVerdict,
+  parseExpectedVerdicts,
+  readDefaultPolicy,
+  readExpectedVerdicts,
+} from "./example_verdicts.ts";
 export { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
 export {
   checkModulePermissions,
@@ -279,9 +295,22 @@ async function checkDirectiveContract(options: ValidateOptions): Promise<CheckRe
     });
   } else {
     const report = checkDirectiveExamples(examples, schema);
+    const expectations = await readExpectedVerdicts(root);
+    const policy = expectations === undefined ? undefined : await readDefaultPolicy(root);
+    const registry = createRegistry(options.modules ?? BUILTIN_MODULES);
+    const verdicts = expectations === undefined || policy === undefined
+      ? []
+      : checkExampleVerdicts({
+        files: examples,
+        dir,
+        expectations,
+        policy,
+        schema,
+        moduleOf: (type) => registry.find(type),
+      }).violations;
     results.push(resultOf(
       "examples",
-      report.violations,
+      [...report.violations, ...verdicts],
       `${plural(report.files, "directive")} under ${dir}/ parse and pass the contract`,
     ));
   }

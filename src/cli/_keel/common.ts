@@ -18,6 +18,7 @@ import {
   parseWorkerConfig,
   readEnv,
 } from "../../config/mod.ts";
+import { describeInstance, type Instance, unreachableHint } from "../../config/instance.ts";
 import { connect, redactUrl, type Sql } from "../../db/mod.ts";
 import { DirectiveNotFoundError, DirectiveValidationError } from "../../directives/mod.ts";
 import { errorKindOf, EXIT } from "../../errors/table.ts";
@@ -184,8 +185,10 @@ export interface Context {
   readonly json: boolean;
   /** Output. */
   readonly io: Output;
-  /** The environment snapshot. */
+  /** The environment snapshot (completed from the instance file when that applies). */
   readonly env: EnvSnapshot;
+  /** The running instance the CLI fell back on (`.data/instance.json`), if any. */
+  readonly instance?: Instance;
   /** The actor from KEEL_ACTOR (or `cli`). */
   actor(): string;
   /** Opens (once) and probes the database. */
@@ -198,20 +201,43 @@ export interface Context {
   close(): Promise<void>;
 }
 
-/** Builds the context; connections are opened on first use only. */
-export function createContext(options: { json: boolean; io?: Output }): Context {
-  const env = readEnv(CLI_ENV, (name) => Deno.env.get(name));
+/**
+ * Builds the context; connections are opened on first use only. `env` is the
+ * snapshot the entry point read (default: the CLI's variables from the
+ * process), `instance` the running instance it was completed from.
+ */
+export function createContext(
+  options: { json: boolean; io?: Output; env?: EnvSnapshot; instance?: Instance },
+): Context {
+  const env = options.env ?? readEnv(CLI_ENV, (name) => Deno.env.get(name));
+  const io = options.io ?? consoleOutput;
+  const instance = options.instance;
+  // Which instance: said once, on stderr, before the first connection.
+  let announced = false;
+  const announce = () => {
+    if (instance !== undefined && !announced) {
+      io.err(`keel: using ${describeInstance(instance)}`);
+    }
+    announced = true;
+  };
+  // What to do when a service does not answer.
+  const hint = (variable: string) =>
+    instance !== undefined || (env.DATABASE_URL === undefined && env.TEMPORAL_ADDRESS === undefined)
+      ? unreachableHint(instance)
+      : `set ${variable}`;
   let sql: Sql | undefined;
   let connection: Connection | undefined;
   let temporal: TemporalHandle | undefined;
   return {
     json: options.json,
-    io: options.io ?? consoleOutput,
+    io,
     env,
+    ...(instance === undefined ? {} : { instance }),
     actor: () => parseActor(env),
     async db() {
       if (sql) return sql;
       const { databaseUrl, poolMax } = parseDatabaseConfig(env);
+      announce();
       const pool = connect(databaseUrl, {
         max: poolMax ?? 2,
         connectTimeoutSeconds: 5,
@@ -225,9 +251,9 @@ export function createContext(options: { json: boolean; io?: Output }): Context 
         throw new CliError(
           EXIT.unreachable,
           "unreachable",
-          `cannot reach the database at ${redactUrl(databaseUrl)}: ${
-            (cause as Error).message
-          } (set DATABASE_URL)`,
+          `cannot reach the database at ${redactUrl(databaseUrl)}: ${(cause as Error).message} (${
+            hint("DATABASE_URL")
+          })`,
           {},
           { cause },
         );
@@ -238,6 +264,7 @@ export function createContext(options: { json: boolean; io?: Output }): Context 
     async temporal() {
       if (temporal) return temporal;
       const config = parseTemporalConfig(env);
+      announce();
       const { maxAttempts } = parseWorkerConfig(
         readEnv(["KEEL_MAX_EXECUTION_ATTEMPTS"], (name) => env[name]),
       );
@@ -248,9 +275,9 @@ export function createContext(options: { json: boolean; io?: Output }): Context 
         throw new CliError(
           EXIT.unreachable,
           "unreachable",
-          `cannot reach Temporal at ${config.address}: ${
-            (cause as Error).message
-          } (set TEMPORAL_ADDRESS)`,
+          `cannot reach Temporal at ${config.address}: ${(cause as Error).message} (${
+            hint("TEMPORAL_ADDRESS")
+          })`,
           {},
           { cause },
         );

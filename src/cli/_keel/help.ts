@@ -7,6 +7,7 @@ import { EXIT_CODES_HELP } from "./common.ts";
 
 /** `keel --help`. */
 export const GLOBAL_HELP = `Usage: deno task keel <command> [options]
+       keel <command> [options]     (bin/keel, from any directory; see docs/cli.md)
 
 Operate Keel's control loop: submit directives, decide at the approval gate,
 abort, and inspect what Postgres records.
@@ -30,6 +31,8 @@ Commands:
                            KEEL_API_TOKENS entry (its sha256) to configure
   webhook add|list|remove|deliveries
                            webhook subscriptions and a directive's deliveries
+  audit                    (bin/keel only) deno task audit: recompute the
+                           ledger's hash chains; \`keel audit --help\`
 
 Options (every command):
   --json       print machine-readable JSON instead of text (errors too, as
@@ -50,6 +53,10 @@ Environment:
   OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP endpoint; unset: no telemetry
                                (OTEL_SERVICE_NAME and the other OTEL_*
                                variables of docs/telemetry.md apply)
+  With DATABASE_URL and TEMPORAL_ADDRESS unset, the instance scripts/dev.sh
+  records in .data/instance.json is used (its database, Temporal server,
+  policy file and decision key; a variable that is set still wins), and a
+  line on stderr names it.
 
 Permissions: runs with the "cli" set in deno.json: reads only the project
 directory (pipe other files in: keel submit - < /path/file.yaml), reaches only
