@@ -55,6 +55,7 @@ export function createMemoryActivities(deps: MemoryIndexDeps) {
             estimate,
             currency: PRICE_CURRENCY,
             action: "embed its memory",
+            afterCompletion: true,
           });
         } catch (error) {
           if (!(error instanceof BudgetExceededError || error instanceof BudgetLedgerError)) {
