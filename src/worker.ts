@@ -37,9 +37,11 @@ import { evaluatorFrom } from "./evaluation/mod.ts";
 import { startTelemetry } from "./telemetry/otel.ts";
 import { loadPolicy } from "./policy/mod.ts";
 import { createLlmProvider } from "./llm/mod.ts";
+import { createEmbeddingsProvider } from "./embeddings/mod.ts";
 import { anchorStoreFrom, artifactStorageFrom } from "./artifacts/mod.ts";
 import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
 import type { notifierWorkflow } from "./workflows/notifier/workflows.ts";
+import type { memoryIndexerWorkflow } from "./workflows/memory/workflows.ts";
 import { createLogger, type Logger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
 import {
@@ -111,8 +113,15 @@ export interface StartWorkerOptions extends ActivityDeps {
   readonly temporal: TemporalConfig;
   /** Seconds between reconciler passes; no reconciler is started when absent. */
   readonly reconcileIntervalSeconds?: number;
+  /** Seconds between memory indexing passes; started only with `memory` set. */
+  readonly memoryIntervalSeconds?: number;
   /** Seconds between webhook delivery passes; no notifier is started when absent. */
   readonly notifyIntervalSeconds?: number;
+}
+
+/** The memory indexer's workflow id: one per task queue. */
+export function memoryIndexerWorkflowId(taskQueue: string): string {
+  return `keel-memory-indexer-${taskQueue}`;
 }
 
 /** The notifier's workflow id: one per task queue. */
@@ -169,6 +178,19 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       workflowIdConflictPolicy: "USE_EXISTING",
     });
   }
+  if (options.memory !== undefined && options.memoryIntervalSeconds !== undefined) {
+    await client.workflow.start<typeof memoryIndexerWorkflow>("memoryIndexerWorkflow", {
+      workflowId: memoryIndexerWorkflowId(options.temporal.taskQueue),
+      taskQueue: options.temporal.taskQueue,
+      args: [{
+        intervalSeconds: options.memoryIntervalSeconds,
+        batchSize: 20,
+        passesPerRun: 100,
+        after: "0",
+      }],
+      workflowIdConflictPolicy: "USE_EXISTING",
+    });
+  }
   if (options.reconcileIntervalSeconds !== undefined) {
     await client.workflow.start<typeof reconcilerWorkflow>("reconcilerWorkflow", {
       workflowId: reconcilerWorkflowId(options.temporal.taskQueue),
@@ -217,6 +239,7 @@ const WORKER_ENV = [
   "OPENAI_API_KEY",
   "OPENAI_BASE_URL",
   "KEEL_EMBEDDINGS_TIMEOUT_MS",
+  "KEEL_EMBEDDINGS_MODEL",
   ...ARTIFACT_ENV,
   "KEEL_EVALUATOR",
   "KEEL_EVALUATION_TIMEOUT_MS",
@@ -273,6 +296,14 @@ async function main(): Promise<void> {
       evaluationTimeoutMs: evaluation.timeoutMs,
       maxAttempts: settings.maxAttempts,
       llm: createLlmProvider(providers.llm),
+      // Completed directives are remembered only when an embeddings provider is configured.
+      ...(providers.embeddings.kind === "noop" ? {} : {
+        memory: {
+          embeddings: createEmbeddingsProvider(providers.embeddings),
+          model: providers.embeddings.model,
+        },
+        memoryIntervalSeconds: 5,
+      }),
       artifacts: artifactStorageFrom(artifactConfig),
       anchors: anchorStoreFrom(artifactConfig),
       reconcileIntervalSeconds: settings.reconcileIntervalSeconds,

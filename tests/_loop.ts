@@ -12,6 +12,7 @@ import {
   type ExecutionModule,
 } from "../src/execution/mod.ts";
 import { defaultEvaluator, type Evaluator } from "../src/evaluation/mod.ts";
+import type { EmbeddingsProvider } from "../src/embeddings/mod.ts";
 import { type LoopTarget } from "../src/loop/mod.ts";
 import { parsePolicy, type PolicyConfig } from "../src/policy/mod.ts";
 import { createLogger, type Logger } from "../src/telemetry/log.ts";
@@ -99,6 +100,8 @@ export interface LoopHarnessOptions {
   readonly log?: Logger;
   /** Milliseconds an evaluator may take. */
   readonly evaluationTimeoutMs?: number;
+  /** Remember completed directives with this provider and model (the indexer runs every second). */
+  readonly memory?: { readonly embeddings: EmbeddingsProvider; readonly model: string };
   /** What a module that declares env names reads (as the worker passes its own env on). */
   readonly moduleEnv?: Readonly<Record<string, string>>;
 }
@@ -132,6 +135,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       ...(options.moduleEnv === undefined ? {} : {
         sandbox: createSandbox({ lookupEnv: (name) => options.moduleEnv?.[name] }),
       }),
+      ...(options.memory === undefined ? {} : { memory: options.memory, memoryIntervalSeconds: 1 }),
       evaluator: options.evaluator ?? defaultEvaluator,
       maxAttempts,
       artifacts,

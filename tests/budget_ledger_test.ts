@@ -5,6 +5,7 @@
  * ledger is append-only (0012): every state is a new row, a retried
  * reservation or settlement appends nothing, and no role may change a row.
  */
+import { transitionDirective } from "../src/directives/mod.ts";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
   BudgetExceededError,
@@ -49,6 +50,38 @@ Deno.test("budget ledger", async (t) => {
         );
         assertEquals((await ledgerRows(sql, id)).length, 0);
       });
+
+      await t.step(
+        "a cost after completion (a memory) is allowed on a complete directive only",
+        async () => {
+          const id = await insertDirective(sql, { amount: "1.00", currency: "USD" });
+          await transitionDirective(sql, {
+            directiveId: id,
+            to: "complete",
+            actor: "t",
+            reason: "done",
+          });
+          const memory = { ...reservation(id, `memory/${id}`, "0.10"), afterCompletion: true };
+          await assertRejects(
+            () => reserve(sql, reservation(id, `${id}:late`, "0.10")),
+            BudgetLedgerError,
+            "it is complete",
+          );
+          assertEquals(await reserve(sql, memory), { state: "reserved", attempts: 1 });
+          const idle = await insertDirective(sql, { amount: "1.00", currency: "USD" }, {
+            executing: false,
+          });
+          await assertRejects(
+            () =>
+              reserve(sql, {
+                ...reservation(idle, `memory/${idle}`, "0.10"),
+                afterCompletion: true,
+              }),
+            BudgetLedgerError,
+            "it is draft",
+          );
+        },
+      );
 
       await t.step("reserve, charge once, and a charged key returns its answer", async () => {
         const id = await insertDirective(sql, { amount: "1.00", currency: "USD" });

@@ -18,6 +18,8 @@ import { createReconcileActivities } from "./reconcile.ts";
 import { createAnchorActivities } from "./anchor.ts";
 import { createLlmActivities } from "./llm.ts";
 import { createNotifyActivities } from "./notify.ts";
+import { createMemoryActivities } from "./memory.ts";
+import type { EmbeddingsProvider } from "../embeddings/mod.ts";
 import type { RetryPolicy } from "../notifications/mod.ts";
 import { createNoopLlmProvider, type LlmProvider } from "../llm/mod.ts";
 
@@ -47,6 +49,8 @@ export interface ActivityDeps {
   readonly decisionKey?: DecisionKey | undefined;
   /** The model provider `callLlm` uses; the NoOp provider when absent. */
   readonly llm?: LlmProvider;
+  /** The embeddings provider and model completed directives are remembered with; none when absent. */
+  readonly memory?: { readonly embeddings: EmbeddingsProvider; readonly model: string };
   /** How webhook deliveries are retried and how long a receiver may take; defaults when absent. */
   readonly webhooks?: RetryPolicy & { readonly timeoutMs: number };
 }
@@ -60,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconcileActivities(deps),
     ...createAnchorActivities(deps),
     ...createNotifyActivities(deps),
+    ...createMemoryActivities(deps),
     ...createLlmActivities({ ...deps, llm: deps.llm ?? createNoopLlmProvider() }),
   };
 }

@@ -76,6 +76,11 @@ export interface Reservation {
   readonly estimate: string;
   /** The estimate's currency. */
   readonly currency: string;
+  /**
+   * A cost that follows completion by design (remembering the directive):
+   * allowed on a `complete` directive too, within the same budget.
+   */
+  readonly afterCompletion?: boolean;
   /** What is paying, for a refusal's message, e.g. `run module "echo"`; default `call a model`. */
   readonly action?: string;
 }
@@ -134,7 +139,9 @@ export async function reserve(sql: Sql, reservation: Reservation): Promise<Reser
         `Cannot reserve budget for directive "${reservation.directiveId}": no such directive`,
       );
     }
-    if (directive.status !== "executing") {
+    const open = directive.status === "executing" ||
+      (reservation.afterCompletion === true && directive.status === "complete");
+    if (!open) {
       throw new BudgetLedgerError(
         `Cannot reserve ${reservation.estimate} ${reservation.currency} against directive ` +
           `"${reservation.directiveId}": it is ${directive.status}, and only an executing ` +

@@ -108,6 +108,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     default: "https://api.openai.com",
   },
   {
+    name: "KEEL_EMBEDDINGS_MODEL",
+    description:
+      "The embeddings model completed directives are remembered with, and searches embed with",
+    default: "text-embedding-3-small",
+  },
+  {
     name: "KEEL_EMBEDDINGS_TIMEOUT_MS",
     description: "Milliseconds before one embeddings call is abandoned as a timeout",
     default: "30000",
@@ -506,6 +512,8 @@ const providersSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: httpUrl.default(defaultOf("OPENAI_BASE_URL")),
   KEEL_EMBEDDINGS_TIMEOUT_MS: timeoutMs.default(Number(defaultOf("KEEL_EMBEDDINGS_TIMEOUT_MS"))),
+  KEEL_EMBEDDINGS_MODEL: z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, "must be a model id")
+    .default(defaultOf("KEEL_EMBEDDINGS_MODEL")),
 }).superRefine((env, ctx) => {
   // The key's value is never echoed: parseWith quotes the (absent) value only.
   if (env.KEEL_LLM_PROVIDER === "anthropic" && env.ANTHROPIC_API_KEY === undefined) {
@@ -542,6 +550,8 @@ export type EmbeddingsProviderConfig =
     readonly apiKey: string;
     readonly baseUrl: string;
     readonly timeoutMs: number;
+    /** What completed directives are remembered with. */
+    readonly model: string;
   };
 
 /** The model providers a worker uses. */
@@ -580,6 +590,7 @@ export function parseProvidersConfig(env: EnvSnapshot): ProvidersConfig {
         apiKey: parsed.OPENAI_API_KEY as string,
         baseUrl: parsed.OPENAI_BASE_URL,
         timeoutMs: parsed.KEEL_EMBEDDINGS_TIMEOUT_MS,
+        model: parsed.KEEL_EMBEDDINGS_MODEL,
       }
       : { kind: "noop" },
   };

@@ -20,7 +20,7 @@ import {
 import { InputError } from "../errors/table.ts";
 import { decide } from "../loop/commands.ts";
 import { type LoopTarget, submitAndStart } from "../loop/mod.ts";
-import { createMemoryReader } from "../memory/mod.ts";
+import { type MemoryEmbeddings, searchDirectiveMemory } from "../memory/mod.ts";
 import type { DirectiveSchema } from "../models/mod.ts";
 
 /** What the tools need. */
@@ -33,6 +33,8 @@ export interface AgentToolDeps {
   readonly schema: DirectiveSchema;
   /** Where bodies of 64 KiB and more are stored; `get_artifact` refuses them without it. */
   readonly artifacts?: Pick<ArtifactStorage, "store"> | undefined;
+  /** How memories were embedded: `search_memory` goes by meaning; by text without it. */
+  readonly memory?: MemoryEmbeddings | undefined;
   /** Milliseconds between checks while waiting (default 250). */
   readonly pollMs?: number;
 }
@@ -201,17 +203,14 @@ export async function getArtifact(
   return { ...meta, base64: btoa(Array.from(body, (b) => String.fromCharCode(b)).join("")) };
 }
 
-/** Directives whose objective contains `query`. */
+/** Directives like `query`: by meaning with embeddings, else whose objective contains it. */
 export async function searchMemory(
   deps: AgentToolDeps,
   principal: Principal,
   options: { query: string; limit: number },
 ) {
   need(principal, "read");
-  const hits = await createMemoryReader(deps.sql).directivesMatching(options.query, {
-    limit: options.limit,
-  });
-  return { mode: "text", hits };
+  return await searchDirectiveMemory(deps.sql, options.query, options.limit, deps.memory);
 }
 
 /**

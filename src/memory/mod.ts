@@ -9,3 +9,5 @@ export * from "./errors.ts";
 export { MEMORY_MAX_LIMIT, SEMANTIC_MAX_LIMIT } from "./_limits.ts";
 export * from "./reader.ts";
 export * from "./writer.ts";
+export * from "./indexing.ts";
+export * from "./search.ts";

@@ -38,6 +38,7 @@ import { staticFile } from "./static.ts";
 import { handleMcpRequest } from "../mcp/http.ts";
 import type { ChangeFeed } from "../directives/feed.ts";
 import { eventsRoute } from "./events_route.ts";
+import type { MemoryEmbeddings } from "../memory/mod.ts";
 
 export { ProblemError } from "./_http.ts";
 export { DecisionBody, ListQuery, openApi, Problem, ScoreBody } from "./openapi.ts";
@@ -78,6 +79,8 @@ export interface AppDeps {
   readonly feed?: ChangeFeed;
   /** Serves MCP at `/mcp` when set: the registered module types and the examples folder. */
   readonly mcp?: { readonly moduleTypes: readonly string[]; readonly examplesDir?: URL };
+  /** How memories were embedded: memory searches go by meaning; by text without it. */
+  readonly memory?: MemoryEmbeddings | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -153,6 +156,7 @@ function mcpRoute(deps: AppDeps, mcp: NonNullable<AppDeps["mcp"]>, request: Requ
     schema: deps.schema,
     artifacts: deps.artifacts,
     policy: deps.policy,
+    memory: deps.memory,
     tokens: deps.tokens,
     maxBodyBytes: deps.maxBodyBytes,
     originAllowed: (origin) => {

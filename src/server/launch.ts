@@ -23,6 +23,8 @@ const NAMES = [
   "KEEL_ARTIFACT_STORE",
   "KEEL_S3_ENDPOINT",
   "KEEL_S3_BUCKET",
+  "KEEL_EMBEDDINGS_PROVIDER",
+  "OPENAI_BASE_URL",
 ];
 
 async function main(): Promise<number> {
@@ -39,6 +41,10 @@ async function main(): Promise<number> {
     otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     s3Endpoint: env.KEEL_ARTIFACT_STORE === "s3" ? env.KEEL_S3_ENDPOINT : undefined,
     s3Bucket: env.KEEL_S3_BUCKET,
+    // Memory searches embed their query with the configured provider.
+    embeddingsUrl: env.KEEL_EMBEDDINGS_PROVIDER === "openai"
+      ? env.OPENAI_BASE_URL ?? "https://api.openai.com"
+      : undefined,
   });
   const config = JSON.parse(await Deno.readTextFile("deno.json"));
   const set = config.permissions?.server as PermissionSet | undefined;

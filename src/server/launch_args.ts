@@ -43,6 +43,8 @@ export interface ServerAddresses {
   readonly s3Endpoint?: string | undefined;
   /** KEEL_S3_BUCKET: virtual-hosted requests go to `<bucket>.<endpoint host>`. */
   readonly s3Bucket?: string | undefined;
+  /** The embeddings provider's base URL, when one is configured. */
+  readonly embeddingsUrl?: string | undefined;
 }
 
 function bracket(host: string): string {
@@ -75,6 +77,7 @@ export function serverNetAllowList(addresses: ServerAddresses): string[] {
     entries.push(s3);
     if (addresses.s3Bucket) entries.push(`${addresses.s3Bucket}.${s3}`);
   }
+  if (addresses.embeddingsUrl) entries.push(urlHostPort(addresses.embeddingsUrl, 443));
   return [...new Set(entries)];
 }
 

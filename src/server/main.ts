@@ -15,6 +15,7 @@ import {
   parseArtifactConfig,
   parseDatabaseConfig,
   parseDecisionKey,
+  parseProvidersConfig,
   parseServerConfig,
   parseTelemetryConfig,
   parseTemporalConfig,
@@ -24,6 +25,7 @@ import {
 } from "../config/mod.ts";
 import { createHandler } from "./app.ts";
 import { createChangeFeed } from "../directives/feed.ts";
+import { createEmbeddingsProvider } from "../embeddings/mod.ts";
 import { loadPolicy, type PolicyConfig } from "../policy/mod.ts";
 import { artifactStorageFrom } from "../artifacts/mod.ts";
 import { startTelemetry } from "../telemetry/otel.ts";
@@ -50,6 +52,11 @@ const NAMES = [
   "KEEL_HTTP_REQUEST_TIMEOUT_MS",
   "KEEL_CORS_ORIGIN",
   "KEEL_TEMPORAL_UI_URL",
+  "KEEL_EMBEDDINGS_PROVIDER",
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+  "KEEL_EMBEDDINGS_TIMEOUT_MS",
+  "KEEL_EMBEDDINGS_MODEL",
   ...ARTIFACT_ENV,
   ...TELEMETRY_ENV,
 ];
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
   const registry = createRegistry(BUILTIN_MODULES);
   const policy = await activePolicy(parseWorkerConfig(env).policyFile);
   const feed = createChangeFeed(sql);
+  const embeddings = parseProvidersConfig(env).embeddings;
   const handler = createHandler({
     sql,
     feed,
@@ -99,6 +107,10 @@ async function main(): Promise<void> {
     corsOrigin: server.corsOrigin,
     temporalUiUrl: server.temporalUiUrl,
     artifacts,
+    // Memory searches go by meaning when the worker remembers with embeddings.
+    ...(embeddings.kind === "noop" ? {} : {
+      memory: { embeddings: createEmbeddingsProvider(embeddings), model: embeddings.model },
+    }),
     // Agents reach the same loop over MCP at /mcp.
     mcp: {
       moduleTypes: registry.types(),

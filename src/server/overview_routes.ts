@@ -17,7 +17,7 @@ import {
   statusPerDay,
 } from "../stats/mod.ts";
 import { json, parse, ProblemError } from "./_http.ts";
-import { createMemoryReader, MEMORY_MAX_LIMIT } from "../memory/mod.ts";
+import { MEMORY_MAX_LIMIT, type MemoryEmbeddings, searchDirectiveMemory } from "../memory/mod.ts";
 import { z } from "zod";
 import { principalFor, type TokenDeps } from "./_principal.ts";
 import { BlockReasonsQuery, InboxQuery, InboxView, StatsQuery, StatsViews } from "./views.ts";
@@ -28,6 +28,8 @@ export interface OverviewDeps extends TokenDeps {
   readonly sql: Sql;
   /** The active policy: its approval timeout gives the inbox's deadlines. */
   readonly policy?: PolicyConfig | undefined;
+  /** How memories were embedded: searches then go by meaning; by text without it. */
+  readonly memory?: MemoryEmbeddings | undefined;
 }
 
 /** `GET /api/memory/search`: the text and how many hits. */
@@ -89,8 +91,7 @@ export async function overviewRoute(
     await principalFor(deps, request, "read");
     const q = parse(MemorySearchQuery, Object.fromEntries(url.searchParams));
     // The read-only reader: one READ ONLY transaction, bounded.
-    const hits = await createMemoryReader(deps.sql).directivesMatching(q.q, { limit: q.limit });
-    return json({ mode: "text", hits });
+    return json(await searchDirectiveMemory(deps.sql, q.q, q.limit, deps.memory));
   }
   if (parts[1] === "stats" && parts.length === 3) {
     await principalFor(deps, request, "read");

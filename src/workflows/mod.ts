@@ -10,3 +10,4 @@ export { executionWorkflow, executionWorkflowV2 } from "./directive/execution.ts
 export { reconcilerWorkflow } from "./reconciler/workflows.ts";
 export { llmCallWorkflow } from "./llm/workflows.ts";
 export { notifierWorkflow } from "./notifier/workflows.ts";
+export { memoryIndexerWorkflow } from "./memory/workflows.ts";
