@@ -1,8 +1,9 @@
 /**
  * The change feed: every ledger row after a given one, in order, for
  * followers that want to be told rather than poll each directive (the
- * dashboard's live view). One poller per process serves every subscriber;
- * it reads only when someone listens.
+ * dashboard's live view). One poller per process reads the ledger's head
+ * while anyone listens, and wakes subscribers to read their rows only when
+ * it moved.
  *
  * @module
  */
@@ -68,11 +69,26 @@ export function createChangeFeed(sql: Sql, options: { intervalMs?: number } = {}
   const listeners = new Set<() => void>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let closed = false;
-  const wake = () => {
-    for (const listener of listeners) listener();
+  let lastHead: string | undefined;
+  let polling = false;
+  // One read per tick for every subscriber: the ledger's head. Subscribers
+  // read their rows only when it moved.
+  const poll = async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      const head = await feedHead(sql);
+      if (head === lastHead) return;
+      lastHead = head;
+      for (const listener of listeners) listener();
+    } catch {
+      // Postgres did not answer: the next tick asks again.
+    } finally {
+      polling = false;
+    }
   };
   const ensureTimer = () => {
-    if (timer === undefined && !closed) timer = setInterval(wake, intervalMs);
+    if (timer === undefined && !closed) timer = setInterval(() => void poll(), intervalMs);
   };
   const dropTimer = () => {
     if (listeners.size === 0 && timer !== undefined) {

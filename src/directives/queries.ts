@@ -164,6 +164,41 @@ export async function directiveDetail(sql: Sql, id: string): Promise<DirectiveDe
   };
 }
 
+/** A directive's status and its latest policy verdict, if any. */
+export interface StatusAndVerdict {
+  readonly status: string;
+  readonly verdict: {
+    readonly verdict: "ALLOW" | "BLOCK";
+    readonly reason: string;
+    readonly auto_approve: boolean;
+    readonly approvals_required: number;
+    readonly policy: string;
+  } | null;
+}
+
+/** One query: the directive's status and its latest verdict (null before the policy ran). */
+export async function statusAndVerdict(sql: Sql, id: string): Promise<StatusAndVerdict> {
+  if (!UUID.test(id)) throw new DirectiveNotFoundError(id);
+  const [row] = await sql`
+    SELECT d.status, p.verdict, p.reason, p.auto_approve, p.approvals_required,
+           p.policy_name || '@' || p.policy_version AS policy
+      FROM directives d
+      LEFT JOIN LATERAL (SELECT * FROM policy_evaluations e WHERE e.directive_id = d.id
+                          ORDER BY e.evaluated_at DESC LIMIT 1) p ON true
+     WHERE d.id = ${id}`;
+  if (!row) throw new DirectiveNotFoundError(id);
+  return {
+    status: row.status,
+    verdict: row.verdict === null ? null : {
+      verdict: row.verdict,
+      reason: row.reason,
+      auto_approve: row.auto_approve,
+      approvals_required: row.approvals_required,
+      policy: row.policy,
+    },
+  };
+}
+
 /** What an artifact is, without its body. */
 export interface ArtifactHead {
   readonly id: string;

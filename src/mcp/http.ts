@@ -12,8 +12,6 @@ import { type ApiToken, authorize } from "../auth/tokens.ts";
 import { McpOriginError } from "./errors.ts";
 import { createMcpServer, type McpDeps } from "./server.ts";
 
-export { McpOriginError } from "./errors.ts";
-
 /** What the `/mcp` route needs. */
 export interface McpHttpDeps extends McpDeps {
   /** The configured API tokens. */

@@ -16,6 +16,7 @@ import {
   directiveDetail,
   listDirectives,
   loadDirective,
+  statusAndVerdict,
 } from "../directives/queries.ts";
 import { InputError } from "../errors/table.ts";
 import { decide } from "../loop/commands.ts";
@@ -52,19 +53,6 @@ function need(principal: Principal, scope: Scope): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The latest verdict on a directive: decision, reasons, how many approvals it needs. */
-function verdictOf(policy: readonly Record<string, unknown>[]) {
-  const last = policy.at(-1);
-  if (last === undefined) return { verdict: "PENDING" as const };
-  return {
-    verdict: last.verdict as "ALLOW" | "BLOCK",
-    reason: last.reason as string,
-    auto_approve: last.auto_approve as boolean,
-    approvals_required: last.approvals_required ?? null,
-    policy: `${last.policy_name}@${last.policy_version}`,
-  };
-}
-
 /**
  * Stores the document as a directive submitted by `principal` and starts its
  * loop; waits up to 5 s for the policy's verdict. A bad document throws
@@ -83,17 +71,17 @@ export async function proposeDirective(
   });
   const id = result.directive.id;
   const deadline = Date.now() + VERDICT_WAIT_MS;
-  let detail = await directiveDetail(deps.sql, id);
-  while (detail.policy.length === 0 && Date.now() < deadline) {
+  let now = await statusAndVerdict(deps.sql, id);
+  while (now.verdict === null && Date.now() < deadline) {
     await sleep(deps.pollMs ?? 250);
-    detail = await directiveDetail(deps.sql, id);
+    now = await statusAndVerdict(deps.sql, id);
   }
   return {
     id,
     created: result.created,
-    status: detail.directive.status as string,
+    status: now.status,
     submitted_by: result.directive.submitted_by,
-    ...verdictOf(detail.policy),
+    ...(now.verdict ?? { verdict: "PENDING" as const }),
     ...(result.startError === undefined ? {} : { start_error: result.startError }),
   };
 }
@@ -138,19 +126,12 @@ export async function waitForDirective(
   const first = await loadDirective(deps.sql, options.id);
   const seen = options.seen ?? first.status;
   const deadline = Date.now() + Math.min(options.timeoutSeconds, WAIT_MAX_SECONDS) * 1000;
-  let status: string = first.status;
-  while (status === seen && !isTerminal(first.status) && Date.now() < deadline) {
-    if (signal?.aborted) break;
+  let status = first.status;
+  while (status === seen && !isTerminal(status) && Date.now() < deadline && !signal?.aborted) {
     await sleep(deps.pollMs ?? 250);
     status = (await loadDirective(deps.sql, options.id)).status;
-    if (isTerminal(status as typeof first.status)) break;
   }
-  return {
-    id: options.id,
-    status,
-    changed: status !== seen,
-    ended: isTerminal(status as typeof first.status),
-  };
+  return { id: options.id, status, changed: status !== seen, ended: isTerminal(status) };
 }
 
 /** An artifact's body, verified against its sha256; refused above `maxBytes`. */

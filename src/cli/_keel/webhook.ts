@@ -34,6 +34,10 @@ export async function webhookCommand(ctx: Context, args: readonly string[]): Pro
     format: { type: "string" },
   }, { min: 1, max: 2, names: `<${SUBCOMMANDS.replaceAll(", ", "|")}> [name|id]` });
   const [sub, arg] = positionals;
+  // A wrong subcommand is a usage error whether or not the database answers.
+  if (!SUBCOMMANDS.split(", ").includes(sub ?? "")) {
+    throw usage("webhook", `unknown subcommand "${sub}"; subcommands: ${SUBCOMMANDS}`);
+  }
   const sql = await ctx.db();
   if (sub === "add") {
     const events = typeof values.events === "string"
@@ -75,16 +79,14 @@ export async function webhookCommand(ctx: Context, args: readonly string[]): Pro
     else ctx.io.out(`webhook "${arg}" removed; its delivery log is kept`);
     return EXIT.ok;
   }
-  if (sub === "deliveries") {
-    const id = directiveIdArg("webhook", arg);
-    await loadDirective(sql, id);
-    const rows = await deliveriesOf(sql, id);
-    if (ctx.json) {
-      printJson(ctx, rows);
-      return EXIT.ok;
-    }
-    for (const line of formatDeliveryLog(rows)) ctx.io.out(line);
+  // deliveries
+  const id = directiveIdArg("webhook", arg);
+  await loadDirective(sql, id);
+  const rows = await deliveriesOf(sql, id);
+  if (ctx.json) {
+    printJson(ctx, rows);
     return EXIT.ok;
   }
-  throw usage("webhook", `unknown subcommand "${sub}"; subcommands: ${SUBCOMMANDS}`);
+  for (const line of formatDeliveryLog(rows)) ctx.io.out(line);
+  return EXIT.ok;
 }
