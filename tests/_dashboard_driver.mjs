@@ -146,6 +146,11 @@ try {
   await axe(page, "directive page");
   await shot(page, "dashboard_directive");
 
+  // A seeded run left a value in its directive's working memory.
+  await page.goto(`${base}/#/d/${ids.done1}`);
+  await page.locator("#working-memory dt").first().waitFor();
+  seen.workingMemory = await text(page, "#working-memory");
+
   // The overview: five charts drawn from the aggregates.
   await page.goto(`${base}/#/overview?days=14`);
   await page.locator("#chart-blocks svg").waitFor({ timeout: 30_000 });

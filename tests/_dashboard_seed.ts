@@ -4,7 +4,8 @@
  * budget ledger) and no loop, so every count is known:
  *
  * - `done1`, `done2`: echo, approved by alice, run 100 ms / 300 ms, charged
- *   0.1500 / 0.2500 USD, complete;
+ *   0.1500 / 0.2500 USD, complete; each run left `progress: {"step": 3}` in
+ *   its working memory;
  * - `failed`: echo, approved by alice, run 200 ms failed (reservation
  *   released), aborted;
  * - `rejected`: echo, rejected by bob, aborted;
@@ -24,6 +25,7 @@ import {
   finishRun,
 } from "../src/execution/mod.ts";
 import { reserve } from "../src/budget/mod.ts";
+import { writeValue } from "../src/working_memory/mod.ts";
 import { type PolicyConfig, runPolicyStep } from "../src/policy/mod.ts";
 import { builtinSchema, echoDocument } from "./_directives.ts";
 
@@ -78,6 +80,14 @@ async function run(
     estimate: "0.3000",
     currency: directive.budget_currency,
   });
+  if (ending.ok) {
+    await writeValue(sql, {
+      directiveId: id,
+      runId: created.id,
+      key: "progress",
+      value: { step: 3 },
+    });
+  }
   await finishRun(sql, created.id, {
     status: ending.ok ? "completed" : "failed",
     outcome: ending.ok ? "SUCCESS" : "ERROR",

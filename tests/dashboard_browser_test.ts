@@ -167,6 +167,10 @@ Deno.test({
       assertEquals(seen.timeline, ["draft", "proposed", "approved", "executing", "complete"]);
       assertEquals(seen.timelineBars, 5);
       assertStringIncludes(seen.timelineText, "complete: ");
+      assertStringIncludes(
+        seen.workingMemory,
+        'progress{"step":3} version 1, written by attempt 1',
+      );
 
       // The overview's charts, drawn from the seeded data (and the live directive).
       const charts = seen.charts;

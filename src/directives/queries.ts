@@ -9,6 +9,7 @@ import type { Sql } from "../db/mod.ts";
 import { DirectiveRow } from "../models/mod.ts";
 import { directiveWorkflowId } from "../workflows/directive/api.ts";
 import { DirectiveNotFoundError } from "./mutator.ts";
+import { readWorkingMemory, type WorkingMemorySnapshot } from "../working_memory/mod.ts";
 
 /** The largest page {@linkcode listDirectives} returns. */
 export const LIST_LIMIT_MAX = 200;
@@ -134,9 +135,14 @@ export interface DirectiveDetail {
   readonly artifacts: Record<string, unknown>[];
   /** Evaluations, oldest first. */
   readonly evaluations: Record<string, unknown>[];
+  /** The working memory its module left: live keys and the limits they use. */
+  readonly working_memory: WorkingMemorySnapshot;
 }
 
-/** A directive with its ledger, verdicts, approvals, runs, artifacts and evaluations. */
+/**
+ * A directive with its ledger, verdicts, approvals, runs, artifacts,
+ * evaluations and working memory.
+ */
 export async function directiveDetail(sql: Sql, id: string): Promise<DirectiveDetail> {
   if (!UUID.test(id)) throw new DirectiveNotFoundError(id);
   const [directive] = await sql`SELECT * FROM directives WHERE id = ${id}`;
@@ -161,6 +167,7 @@ export async function directiveDetail(sql: Sql, id: string): Promise<DirectiveDe
     runs: [...runs],
     artifacts: [...artifacts],
     evaluations: [...evaluations],
+    working_memory: await readWorkingMemory(sql, id),
   };
 }
 

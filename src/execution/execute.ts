@@ -25,6 +25,7 @@ import { dispatch } from "./dispatch.ts";
 import type { Sandbox } from "./sandbox/host.ts";
 import { recordingOf } from "./settle.ts";
 import { attemptCounts, claimRun, downstreamKey, finishRun, getRun } from "./runs.ts";
+import { workingMemoryFor } from "../working_memory/mod.ts";
 
 /** How an attempt ended, as the loop needs it. */
 export interface RunSummary {
@@ -254,6 +255,7 @@ export async function executeRun(
     signal: hooks.abandon ? AbortSignal.any([hooks.signal, hooks.abandon]) : hooks.signal,
     onAlive: hooks.alive,
     onStarting: () => hooks.alive(),
+    workingMemory: workingMemoryFor(sql, directive.id, run.id),
     // The run is marked started only once its module's process is ready.
     beforeRun: async () =>
       (await untilReachable(() => claimRun(sql, run.id), waiting("claim the run")))

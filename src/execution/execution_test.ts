@@ -13,6 +13,7 @@ import {
   SHIPPED_MODULES,
   UnknownModuleError,
 } from "./mod.ts";
+import { localWorkingMemory } from "../working_memory/mod.ts";
 
 function input(overrides: Partial<ModuleInput> = {}): ModuleInput {
   return {
@@ -37,6 +38,7 @@ function context(signal = new AbortController().signal): ModuleContext & { beats
     heartbeat: () => void ctx.beats++,
     emitArtifact: () => {},
     reportCost: () => {},
+    memory: localWorkingMemory(),
   };
   return ctx;
 }

@@ -60,6 +60,26 @@ export interface DispatchResult extends ModuleResult {
 }
 
 /**
+ * The directive's working memory as a module sees it: a bounded scratchpad,
+ * key to JSON, kept with the directive's record and shared by its attempts,
+ * so a retried attempt reads what an earlier one wrote. Keys are a letter or
+ * digit followed by up to 127 of `A-Za-z0-9_.:-`; the live values of one
+ * directive take at most 64 KiB and it takes at most 1,000 writes. A refused
+ * call rejects with an error named `WorkingMemoryError` or
+ * `WorkingMemoryFullError` whose message quotes the key; nothing was written.
+ */
+export interface WorkingMemory {
+  /** The value of `key`, or `undefined` when it holds none. */
+  get(key: string): Promise<unknown>;
+  /** Sets `key` to a JSON value (`null` included; `undefined` is refused). */
+  set(key: string, value: unknown): Promise<void>;
+  /** Removes `key`; removing an absent key does nothing. */
+  delete(key: string): Promise<void>;
+  /** The keys that hold a value, sorted. */
+  keys(): Promise<string[]>;
+}
+
+/**
  * What the host gives a running module, over messages from inside its process.
  * There is no SQL handle, no environment and no secret here.
  */
@@ -78,6 +98,8 @@ export interface ModuleContext {
    * currency). Reporting more than the reservation fails the run at once.
    */
   reportCost(amount: string): void;
+  /** The directive's working memory, read and written by the host on the run's behalf. */
+  readonly memory: WorkingMemory;
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   WebhookEventRow,
   WebhookSubscriptionRow,
 } from "./webhook_rows.ts";
+import { NewWorkingMemoryRow, WorkingMemoryRow } from "./working_memory_rows.ts";
 
 /** A table's row schema and create-input schema. */
 export interface TableModel {
@@ -67,4 +68,5 @@ export const TABLES: Readonly<Record<string, TableModel>> = {
   webhook_events: { row: WebhookEventRow, insert: NewWebhookEventRow },
   webhook_deliveries: { row: WebhookDeliveryRow, insert: NewWebhookDeliveryRow },
   webhook_attempts: { row: WebhookAttemptRow, insert: NewWebhookAttemptRow },
+  working_memory: { row: WorkingMemoryRow, insert: NewWorkingMemoryRow },
 };

@@ -102,6 +102,13 @@ export async function directiveView(
   const waiting = row.status === "proposed" && first?.verdict === "ALLOW";
   return DirectiveView.parse({
     ...detail,
+    working_memory: {
+      ...detail.working_memory,
+      entries: detail.working_memory.entries.map((entry) => ({
+        ...entry,
+        written_at: entry.written_at.toISOString(),
+      })),
+    },
     budget: {
       amount: row.budget_amount,
       currency: row.budget_currency,

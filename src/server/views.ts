@@ -37,6 +37,21 @@ export const DirectiveView = z.strictObject({
   runs: z.array(record),
   artifacts: z.array(record),
   evaluations: z.array(record),
+  working_memory: z.strictObject({
+    entries: z.array(z.strictObject({
+      key: z.string(),
+      value: z.unknown(),
+      version: z.number().int().describe("writes of this key, deletions included"),
+      run_id: z.string(),
+      attempt: z.number().int(),
+      size_bytes: z.number().int(),
+      written_at: iso,
+    })).describe("live keys in key order, with the run that wrote each value"),
+    bytes: z.number().int(),
+    writes: z.number().int(),
+    max_bytes: z.number().int(),
+    max_writes: z.number().int(),
+  }).describe("the scratchpad the directive's module read and wrote through its host API"),
   budget: z.strictObject({
     amount: decimal,
     currency: z.string(),

@@ -137,6 +137,13 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
       })),
       artifacts: artifacts.map((a) => ({ ...a, created_at: time(a.created_at) })),
       evaluations: evaluations.map((e) => ({ ...e, created_at: time(e.created_at) })),
+      working_memory: {
+        ...detail.working_memory,
+        entries: detail.working_memory.entries.map((e) => ({
+          ...e,
+          written_at: time(e.written_at),
+        })),
+      },
       loop,
     });
     return EXIT.ok;
@@ -188,6 +195,14 @@ export async function statusCommand(ctx: Context, args: readonly string[]): Prom
   }
   if (evaluations.length === 0) out("evaluation none");
   for (const e of evaluations) out(`evaluation ${e.evaluator} score ${e.score}`);
+  const memory = detail.working_memory;
+  if (memory.entries.length === 0) out("memory     none");
+  for (const m of memory.entries) {
+    out(
+      `memory     ${m.key} = ${truncate(JSON.stringify(m.value), 100)} ` +
+        `(version ${m.version}, attempt ${m.attempt})`,
+    );
+  }
   if (loop.state === "running") {
     const s = loop.status;
     out(

@@ -6,10 +6,12 @@
  *
  * @module
  */
-import type { ArtifactDraft, ExecutionModule, ModuleContext } from "../module.ts";
+import type { ArtifactDraft, ExecutionModule, ModuleContext, WorkingMemory } from "../module.ts";
 import {
   type GuestMessage,
   type HostMessage,
+  type MemoryReply,
+  type MemoryRequest,
   MESSAGE_MARK,
   sandboxArgument,
   toBase64,
@@ -36,6 +38,46 @@ function failure(error: unknown): GuestMessage {
   };
 }
 
+const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+let lastRequest = 0;
+
+function ask(op: MemoryRequest["op"], key?: string, value?: unknown): Promise<unknown> {
+  const id = ++lastRequest;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    post({
+      kind: "memory",
+      id,
+      op,
+      ...(key === undefined ? {} : { key }),
+      ...(value === undefined ? {} : { value }),
+    });
+  });
+}
+
+function settle(reply: MemoryReply): void {
+  const call = waiting.get(reply.id);
+  if (!call) return;
+  waiting.delete(reply.id);
+  if (reply.ok) return call.resolve(reply.value);
+  const error = new Error(reply.message);
+  error.name = reply.name;
+  call.reject(error);
+}
+
+/** `context.memory`: each call is a request the host answers. */
+const memory: WorkingMemory = {
+  get: (key) => ask("get", key),
+  set: (key, value) =>
+    value === undefined
+      ? Promise.reject(
+        new TypeError(`Refusing to set working-memory key "${key}" to undefined: use delete`),
+      )
+      : ask("set", key, value).then(() => {}),
+  delete: (key) => ask("delete", key).then(() => {}),
+  keys: () => ask("keys") as Promise<string[]>,
+};
+
 async function serve(module: ExecutionModule): Promise<void> {
   let started = false;
   post({ kind: "ready" });
@@ -50,6 +92,7 @@ async function serve(module: ExecutionModule): Promise<void> {
       const message = JSON.parse(buffer.slice(0, newline)) as HostMessage;
       buffer = buffer.slice(newline + 1);
       if (message.kind === "ping") post({ kind: "pong", seq: message.seq });
+      else if (message.kind === "memory_reply") settle(message);
       else if (message.kind === "run" && !started) {
         started = true;
         run(module, message.input);
@@ -73,6 +116,7 @@ function run(module: ExecutionModule, input: Parameters<ExecutionModule["execute
     heartbeat: (details) => post({ kind: "heartbeat", details }),
     emitArtifact: (draft) => post({ kind: "artifact", draft: wire(draft) }),
     reportCost: (amount) => post({ kind: "cost", amount }),
+    memory,
   };
   Promise.resolve()
     .then(() => module.execute(input, context))

@@ -24,10 +24,38 @@ export interface WireArtifact {
   readonly body: string;
 }
 
+/** A working-memory call a module makes through the host. */
+export interface MemoryRequest {
+  readonly kind: "memory";
+  /** Matches the reply to the call. */
+  readonly id: number;
+  readonly op: "get" | "set" | "delete" | "keys";
+  readonly key?: string;
+  /** The value to set (JSON). */
+  readonly value?: unknown;
+}
+
+/** The host's answer to a {@linkcode MemoryRequest}: a value (absent: none), or a refusal. */
+export type MemoryReply =
+  | {
+    readonly kind: "memory_reply";
+    readonly id: number;
+    readonly ok: true;
+    readonly value?: unknown;
+  }
+  | {
+    readonly kind: "memory_reply";
+    readonly id: number;
+    readonly ok: false;
+    readonly name: string;
+    readonly message: string;
+  };
+
 /** Host to module. */
 export type HostMessage =
   | { readonly kind: "run"; readonly input: ModuleInput }
-  | { readonly kind: "ping"; readonly seq: number };
+  | { readonly kind: "ping"; readonly seq: number }
+  | MemoryReply;
 
 /** Module to host. */
 export type GuestMessage =
@@ -36,6 +64,7 @@ export type GuestMessage =
   | { readonly kind: "heartbeat"; readonly details?: unknown }
   | { readonly kind: "artifact"; readonly draft: WireArtifact }
   | { readonly kind: "cost"; readonly amount: string }
+  | MemoryRequest
   | { readonly kind: "result"; readonly result: Record<string, unknown> }
   | { readonly kind: "error"; readonly name: string; readonly message: string };
 

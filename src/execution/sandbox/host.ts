@@ -15,7 +15,8 @@
  */
 import { compareDecimals, DECIMAL_PATTERN } from "../../models/mod.ts";
 import type { ArtifactDraft, ExecutionModule, ModuleInput, ModulePermissions } from "../module.ts";
-import type { ModuleResult } from "../module.ts";
+import type { ModuleResult, WorkingMemory } from "../module.ts";
+import { memoryAnswerer } from "./_memory.ts";
 import {
   fromBase64,
   type GuestMessage,
@@ -62,6 +63,8 @@ export interface SandboxRunOptions {
   readonly beforeRun?: () => Promise<boolean>;
   /** Called every ping interval while the process is still loading (the run's host is alive). */
   readonly onStarting?: () => void;
+  /** What the module's `context.memory` calls reach; without it they are refused. */
+  readonly workingMemory?: WorkingMemory;
 }
 
 /** Tuning for {@linkcode createSandbox}. */
@@ -289,6 +292,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       Math.max(0, input.deadline - Date.now()),
     );
     started.handlers.onData = () => lastSign = performance.now();
+    // A reply after the ending would go to a process being killed: dropped.
+    const answerMemory = memoryAnswerer(runOptions.workingMemory, (reply) => {
+      if (!ending) started.send(reply);
+    });
     started.handlers.onMessage = (message) => {
       lastSign = performance.now();
       try {
@@ -313,6 +320,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         case "artifact":
           emitted.push(wireDraft(message.draft));
           return;
+        case "memory":
+          return answerMemory(message);
         case "cost":
           if (
             typeof message.amount !== "string" || !DECIMAL_PATTERN.test(message.amount) ||

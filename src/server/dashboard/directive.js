@@ -131,6 +131,29 @@ function deliveriesSection(deliveries) {
   return section("Notifications", list);
 }
 
+function workingMemorySection(memory) {
+  const list = el("dl", { id: "working-memory" });
+  for (const m of memory.entries) {
+    list.append(
+      el("dt", { text: m.key }),
+      el(
+        "dd",
+        {},
+        el("code", { text: JSON.stringify(m.value) }),
+        el("span", {
+          text: ` version ${m.version}, written by attempt ${m.attempt} at ${when(m.written_at)}`,
+        }),
+      ),
+    );
+  }
+  const usage = el("p", {
+    text: memory.entries.length === 0
+      ? "the module wrote nothing"
+      : `${memory.bytes} of ${memory.max_bytes} bytes, ${memory.writes} of ${memory.max_writes} writes`,
+  });
+  return section("Working memory", usage, list);
+}
+
 /** The directive page for `id`. */
 export async function directiveView(id, config, rerender) {
   const d = await (await api(`/api/directives/${id}`)).json();
@@ -164,7 +187,7 @@ export async function directiveView(id, config, rerender) {
   nodes.push(section("Artifacts", artifacts));
   const evals = el("ul");
   for (const e of d.evaluations) evals.append(el("li", { text: `${e.evaluator}: ${e.score}` }));
-  nodes.push(section("Evaluations", evals));
+  nodes.push(section("Evaluations", evals), workingMemorySection(d.working_memory));
   const { items } = await (await api(`/api/directives/${id}/deliveries`)).json();
   nodes.push(deliveriesSection(items));
   return nodes;
