@@ -174,6 +174,14 @@ const INPUTS = {
     error: "the receiver answered 503",
     latency_ms: 12,
   }),
+  // Written only by a running run of its directive: the loop below claims the run first.
+  working_memory: (ids: Inserted) => ({
+    directive_id: ids.directiveId,
+    run_id: ids.runId,
+    key: "cursor",
+    version: 1,
+    value: { page: 2 },
+  }),
 } satisfies Record<string, (ids: Inserted) => Record<string, unknown>>;
 
 type TableName = keyof typeof INPUTS;
@@ -234,6 +242,10 @@ Deno.test("every row of every table round-trips through insert schema, the app r
           `${table}: the insert schema dropped or added keys`,
         );
 
+        if (table === "working_memory") {
+          await sql`UPDATE execution_runs SET status = 'running', started_at = now()
+                     WHERE id = ${ids.runId}`;
+        }
         const params = toParameters(sql, table, checked);
         const writer = OWNER_WRITTEN.has(table) ? owner : sql;
         const returned = await writer`
