@@ -66,7 +66,7 @@ Deno.test("no secret or payload body reaches spans, metrics or logs", async () =
 
     await eventually(async () => {
       await telemetry.flush();
-      return receiver.spans().some((s) => s.name === "RunWorkflow:directiveWorkflow");
+      return receiver.spans().some((s) => s.name === "RunWorkflow:directiveWorkflowV3");
     }, "the exported trace");
     const exported = receiver.bodies.join("\n");
     const logged = lines.join("\n");

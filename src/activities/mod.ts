@@ -64,7 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPingActivities(deps),
     ...directive,
     ...decisions,
-    ...createLoopActivities({ directive, decisions }),
+    ...createLoopActivities(deps),
     ...createReconcileActivities(deps),
     ...createAnchorActivities(deps),
     ...createNotifyActivities(deps),
