@@ -14,7 +14,7 @@ import { connect } from "../src/db/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import type { DirectiveSchema } from "../src/models/mod.ts";
 import { directiveWorkflowId, executionWorkflowId } from "../src/workflows/directive/api.ts";
-import { confineBundler } from "../src/worker.ts";
+import { confineBundler } from "../src/workflow_bundle/build.ts";
 import { adminUrl } from "../tests/_db.ts";
 import { echoDocument } from "../tests/_directives.ts";
 import type { LoopHarness } from "../tests/_loop.ts";

@@ -26,6 +26,7 @@ import {
 import { type RunningWorker, startWorker } from "../src/worker.ts";
 import { createMigratedDatabase, type TestDatabase } from "./_db.ts";
 import { type DevServer, startDevServer } from "./_temporal.ts";
+import { prebuiltBundle } from "./_bundle.ts";
 import { testDecisionKey, testSigner } from "./_decisions.ts";
 
 /** The repository's root, which policy file paths are relative to. */
@@ -125,8 +126,9 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
     store: createFsStore({ dir: await Deno.makeTempDir({ prefix: "keel-artifacts-" }) }),
     maxBytes: DEFAULT_ARTIFACT_MAX_BYTES,
   };
-  const launch = () =>
-    startWorker({
+  const launch = async () => {
+    await prebuiltBundle();
+    return await startWorker({
       temporal: { address: server.address, namespace: "default", taskQueue },
       sql,
       log,
@@ -148,6 +150,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
         ? {}
         : { reconcileIntervalSeconds: options.reconcileIntervalSeconds }),
     });
+  };
   const harness: LoopHarness = {
     server,
     db,
