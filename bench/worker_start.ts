@@ -4,7 +4,7 @@
  * resident set once idle, over N starts (default 3; `--runs N`) against a
  * dev server and a migrated database of its own.
  *
- *   deno run -P=test bench/worker_start.ts
+ *   deno run -P=bench bench/worker_start.ts
  *
  * @module
  */
