@@ -55,3 +55,13 @@ Deno.test("the block replaces the one between the markers and nothing else", () 
   assertThrows(() => withBlock("# no markers\n", LATEST), ReadmeBlockError, "bench:start");
   assertThrows(() => readmeBlock("# empty\n"), ReadmeBlockError, "Run");
 });
+
+Deno.test("README.md shows exactly the tables of bench/results/latest.md", async () => {
+  const readme = await Deno.readTextFile("README.md");
+  const latest = await Deno.readTextFile("bench/results/latest.md");
+  assertEquals(
+    currentBlock(readme),
+    readmeBlock(latest),
+    "README.md's benchmark block is not the one `deno task bench` writes from latest.md",
+  );
+});
