@@ -105,6 +105,8 @@ export interface LoopHarnessOptions {
   readonly memory?: { readonly embeddings: EmbeddingsProvider; readonly model: string };
   /** What a module that declares env names reads (as the worker passes its own env on). */
   readonly moduleEnv?: Readonly<Record<string, string>>;
+  /** Workflows the worker keeps cached (default: the SDK's). */
+  readonly maxCachedWorkflows?: number;
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
@@ -149,6 +151,9 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       ...(options.reconcileIntervalSeconds === undefined
         ? {}
         : { reconcileIntervalSeconds: options.reconcileIntervalSeconds }),
+      ...(options.maxCachedWorkflows === undefined
+        ? {}
+        : { maxCachedWorkflows: options.maxCachedWorkflows }),
     });
   };
   const harness: LoopHarness = {
