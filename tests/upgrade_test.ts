@@ -20,7 +20,7 @@ import { defaultEvaluator } from "../src/evaluation/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { createLogger } from "../src/telemetry/log.ts";
-import { confineBundler } from "../src/worker.ts";
+import { confineBundler } from "../src/workflow_bundle/build.ts";
 import {
   approveUpdate,
   directiveWorkflowId,
