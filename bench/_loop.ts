@@ -1,8 +1,8 @@
 /**
  * Loop measurements on one harness (dev server, migrated database, in-process
- * worker): Keel's end-to-end throughput beside a bare-Temporal workflow with
- * the same number of no-op activities, the Postgres cost of a directive, and
- * the history bytes it leaves.
+ * worker): Keel's end-to-end throughput beside bare-Temporal workflows (one
+ * no-op activity, and as many as Keel schedules), the Postgres cost of a
+ * directive, and the histories it leaves.
  *
  * @module
  */
@@ -13,8 +13,8 @@ import type { Sql } from "../src/db/mod.ts";
 import { connect } from "../src/db/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import type { DirectiveSchema } from "../src/models/mod.ts";
-import { directiveWorkflowId, executionWorkflowId } from "../src/workflows/directive/api.ts";
-import { confineBundler } from "../src/worker.ts";
+import { directiveWorkflowId } from "../src/workflows/directive/api.ts";
+import { confineBundler } from "../src/workflow_bundle/build.ts";
 import { adminUrl } from "../tests/_db.ts";
 import { echoDocument } from "../tests/_directives.ts";
 import type { LoopHarness } from "../tests/_loop.ts";
@@ -77,45 +77,60 @@ export async function runOneDirective(h: LoopHarness, schema: DirectiveSchema): 
   return submitted.directive.id;
 }
 
-/** What one directive leaves in Temporal. */
+/** What one directive leaves in Temporal, summed over every workflow it creates. */
 export interface HistoryFootprint {
-  /** Workflows (the loop and its execution children). */
+  /** Workflows: the loop and every child it (or a child) started. */
   readonly workflows: number;
   /** Events across them. */
   readonly events: number;
-  /** Activities scheduled across them. */
+  /** Regular activities scheduled across them. */
   readonly activities: number;
+  /** Local activities recorded across them (as markers). */
+  readonly localActivities: number;
   /** Bytes of their histories as JSON. */
   readonly jsonBytes: number;
 }
 
-/** Fetches the histories of a finished directive's loop and its execution attempts. */
+/**
+ * Fetches the histories of a finished directive's loop and of every child
+ * workflow started from it, found in the histories themselves (so whatever
+ * workflows the loop creates are counted), and sums them.
+ */
 export async function historyFootprint(
   h: LoopHarness,
   directiveId: string,
 ): Promise<HistoryFootprint> {
-  const runs = await h.sql<{ attempt: number }[]>`
-    SELECT attempt FROM execution_runs WHERE directive_id = ${directiveId} ORDER BY attempt`;
-  const ids = [
-    directiveWorkflowId(directiveId),
-    ...runs.map((run) => executionWorkflowId(directiveId, run.attempt)),
-  ];
+  const pending = [directiveWorkflowId(directiveId)];
+  const seen = new Set<string>();
   let events = 0;
   let activities = 0;
+  let localActivities = 0;
   let jsonBytes = 0;
-  for (const id of ids) {
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
     const history = await h.client.workflow.getHandle(id).fetchHistory();
     const list = history.events ?? [];
     events += list.length;
-    activities += list.filter((event) => event.activityTaskScheduledEventAttributes).length;
+    for (const event of list) {
+      if (event.activityTaskScheduledEventAttributes) activities++;
+      if (event.markerRecordedEventAttributes?.markerName === "core_local_activity") {
+        localActivities++;
+      }
+      const child = event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+      if (child) pending.push(child);
+    }
     jsonBytes += new TextEncoder().encode(historyToJSON(history)).length;
   }
-  return { workflows: ids.length, events, activities, jsonBytes };
+  return { workflows: seen.size, events, activities, localActivities, jsonBytes };
 }
 
-/** The bare-Temporal baseline: its own worker and task queue in this process. */
+/** The bare-Temporal baselines: their own worker and task queue in this process. */
 export interface BareBaseline {
-  /** Runs one bare workflow with `activities` no-op activities to the end. */
+  /**
+   * Runs one bare workflow with `activities` no-op activities to the end: 1
+   * is the least a user writes to run an action durably.
+   */
   run(activities: number): Promise<void>;
   /** Stops its worker. */
   stop(): Promise<void>;

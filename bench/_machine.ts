@@ -31,6 +31,24 @@ function firstLine(text: string): string {
   return text.split("\n")[0] || "unknown";
 }
 
+/**
+ * The commit checked out, with "+changes" when tracked files differ from it
+ * (the bench's own outputs aside, which a previous run rewrote).
+ */
+async function gitCommit(): Promise<string> {
+  const head = firstLine(await output("git", ["rev-parse", "--short", "HEAD"]));
+  const changed = await output("git", [
+    "status",
+    "--porcelain",
+    "--untracked-files=no",
+    "--",
+    ".",
+    ":!bench/results",
+    ":!README.md",
+  ]);
+  return changed === "" ? head : `${head}+changes`;
+}
+
 /** Reads CPU, memory, load and versions. */
 export async function machineInfo(sql: Sql): Promise<MachineInfo> {
   // Deno asks for --allow-all to read /proc files other than a few, so `cat` does.
@@ -47,6 +65,6 @@ export async function machineInfo(sql: Sql): Promise<MachineInfo> {
     v8: Deno.version.v8,
     postgres: pg?.version.split(" on ")[0] ?? "unknown",
     temporalCli: firstLine(await output(temporalBinary(), ["--version"])),
-    gitCommit: firstLine(await output("git", ["rev-parse", "--short", "HEAD"])),
+    gitCommit: await gitCommit(),
   };
 }

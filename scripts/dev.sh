@@ -50,6 +50,8 @@ fi
 source scripts/bootstrap.sh
 keel_bootstrap
 deno install --frozen --quiet
+# The worker loads a prebuilt workflow bundle and refuses a missing or stale one.
+deno run --quiet -P=bundle src/cli/bundle.ts >&2
 
 temporal_port="${KEEL_TEMPORAL_PORT:-7233}"
 ui_port="${KEEL_TEMPORAL_UI_PORT:-8233}"

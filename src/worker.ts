@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from "@temporalio/worker";
+import { NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import {
   ARTIFACT_ENV,
   type DatabaseConfig,
@@ -42,14 +42,14 @@ import { anchorStoreFrom, artifactStorageFrom } from "./artifacts/mod.ts";
 import type { reconcilerWorkflow } from "./workflows/reconciler/workflows.ts";
 import type { notifierWorkflow } from "./workflows/notifier/workflows.ts";
 import type { memoryIndexerWorkflow } from "./workflows/memory/workflows.ts";
-import { createLogger, type Logger } from "./telemetry/log.ts";
+import { createLogger } from "./telemetry/log.ts";
 import { temporalLogger } from "./telemetry/temporal_log.ts";
 import {
   tracingActivityInterceptor,
   tracingClientInterceptor,
   tracingSinks,
-  WORKFLOW_TRACING_MODULE,
 } from "./telemetry/temporal_tracing.ts";
+import { loadWorkflowBundle } from "./workflow_bundle/mod.ts";
 
 /** Thrown when the worker cannot reach the Temporal server. */
 export class TemporalUnreachableError extends Error {
@@ -74,29 +74,6 @@ export async function connectTemporal(address: string): Promise<NativeConnection
   }
 }
 
-/**
- * An explicit bundle target stops webpack searching parent folders for a
- * browserslist file, which the worker's read allow-list (the project folder)
- * does not cover.
- */
-export function confineBundler<T extends { target?: unknown }>(config: T): T {
-  return { ...config, target: "web" };
-}
-
-/**
- * Bundles `src/workflows/mod.ts` once, at start. webpack's statistics go to the
- * debug level; its warnings and errors stay visible.
- */
-export async function bundleWorkflows(log: Logger): Promise<{ code: string }> {
-  const quiet = temporalLogger({ ...log, info: log.debug });
-  return await bundleWorkflowCode({
-    workflowsPath: new URL("./workflows/mod.ts", import.meta.url).pathname,
-    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
-    webpackConfigHook: confineBundler,
-    logger: quiet,
-  });
-}
-
 /** A worker with the resources it owns. */
 export interface RunningWorker {
   /** The Temporal worker. */
@@ -117,6 +94,12 @@ export interface StartWorkerOptions extends ActivityDeps {
   readonly memoryIntervalSeconds?: number;
   /** Seconds between webhook delivery passes; no notifier is started when absent. */
   readonly notifyIntervalSeconds?: number;
+  /**
+   * Workflows kept in the worker's cache (0: none). A workflow beyond it,
+   * such as a directive parked at the approval gate, is evicted and replayed
+   * from its history when its next event arrives. Default: the SDK's, from the heap size.
+   */
+  readonly maxCachedWorkflows?: number;
 }
 
 /** The memory indexer's workflow id: one per task queue. */
@@ -134,8 +117,12 @@ export function reconcilerWorkflowId(taskQueue: string): string {
   return `keel-reconciler-${taskQueue}`;
 }
 
-/** Bundles the workflows, connects and starts polling. */
+/**
+ * Loads the prebuilt workflow bundle (refusing a missing or stale one),
+ * connects and starts polling.
+ */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const workflowBundle = await loadWorkflowBundle();
   const connection = await connectTemporal(options.temporal.address);
   // The worker owns the sandbox: its ready module processes end with it.
   const sandbox = options.sandbox ?? createSandbox();
@@ -145,7 +132,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       connection,
       namespace: options.temporal.namespace,
       taskQueue: options.temporal.taskQueue,
-      workflowBundle: await bundleWorkflows(options.log),
+      workflowBundle,
+      ...(options.maxCachedWorkflows === undefined
+        ? {}
+        : { maxCachedWorkflows: options.maxCachedWorkflows }),
       // On SIGINT/SIGTERM, in-flight activities get this long to finish before
       // they are cancelled; an unfinished one is retried by another worker.
       shutdownGraceTime: "30 seconds",
@@ -227,6 +217,7 @@ const WORKER_ENV = [
   "KEEL_POLICY_FILE",
   "KEEL_MAX_EXECUTION_ATTEMPTS",
   "KEEL_RECONCILE_INTERVAL_SECONDS",
+  "KEEL_MAX_CACHED_WORKFLOWS",
   ...WEBHOOK_ENV,
   "TEMPORAL_ADDRESS",
   "TEMPORAL_NAMESPACE",
@@ -307,6 +298,7 @@ async function main(): Promise<void> {
       artifacts: artifactStorageFrom(artifactConfig),
       anchors: anchorStoreFrom(artifactConfig),
       reconcileIntervalSeconds: settings.reconcileIntervalSeconds,
+      maxCachedWorkflows: settings.maxCachedWorkflows,
       notifyIntervalSeconds: webhooks.intervalSeconds,
       webhooks,
       decisionKey: decisionSecret === undefined

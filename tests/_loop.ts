@@ -26,6 +26,7 @@ import {
 import { type RunningWorker, startWorker } from "../src/worker.ts";
 import { createMigratedDatabase, type TestDatabase } from "./_db.ts";
 import { type DevServer, startDevServer } from "./_temporal.ts";
+import { prebuiltBundle } from "./_bundle.ts";
 import { testDecisionKey, testSigner } from "./_decisions.ts";
 
 /** The repository's root, which policy file paths are relative to. */
@@ -104,6 +105,8 @@ export interface LoopHarnessOptions {
   readonly memory?: { readonly embeddings: EmbeddingsProvider; readonly model: string };
   /** What a module that declares env names reads (as the worker passes its own env on). */
   readonly moduleEnv?: Readonly<Record<string, string>>;
+  /** Workflows the worker keeps cached (default: the SDK's). */
+  readonly maxCachedWorkflows?: number;
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
@@ -125,8 +128,9 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
     store: createFsStore({ dir: await Deno.makeTempDir({ prefix: "keel-artifacts-" }) }),
     maxBytes: DEFAULT_ARTIFACT_MAX_BYTES,
   };
-  const launch = () =>
-    startWorker({
+  const launch = async () => {
+    await prebuiltBundle();
+    return await startWorker({
       temporal: { address: server.address, namespace: "default", taskQueue },
       sql,
       log,
@@ -147,7 +151,11 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
       ...(options.reconcileIntervalSeconds === undefined
         ? {}
         : { reconcileIntervalSeconds: options.reconcileIntervalSeconds }),
+      ...(options.maxCachedWorkflows === undefined
+        ? {}
+        : { maxCachedWorkflows: options.maxCachedWorkflows }),
     });
+  };
   const harness: LoopHarness = {
     server,
     db,

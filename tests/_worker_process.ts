@@ -1,5 +1,6 @@
 /** The worker as a separate process, run exactly as `deno task worker` runs it. */
 import { TEST_DECISION_SECRET } from "./_decisions.ts";
+import { prebuiltBundle } from "./_bundle.ts";
 
 /** A worker subprocess and its output. */
 export interface WorkerProcess {
@@ -9,6 +10,8 @@ export interface WorkerProcess {
   readonly lines: string[];
   /** Resolves once its output streams close. */
   readonly drained: Promise<void>;
+  /** Milliseconds from spawning it to its "worker polling" line (its first poll). */
+  readonly startMs: number;
 }
 
 /** Collects a stream's text into `lines`, one entry per line. */
@@ -27,8 +30,12 @@ export async function collect(stream: ReadableStream<Uint8Array>, lines: string[
  * Starts `deno run -P=worker src/worker.ts` with `env` plus what any shell
  * has (`PATH`, where the worker finds `deno` for its module processes, and
  * `HOME`, under which Deno keeps its cache), and waits until it is ready.
+ * Builds the workflow bundle first when it is missing or stale.
  */
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  await prebuiltBundle();
+  const spawnedAt = performance.now();
+  let startMs = Number.NaN;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-P=worker", "src/worker.ts"],
     env: {
@@ -48,13 +55,17 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
   );
   const deadline = Date.now() + 60_000;
   while (!lines.some((line) => line.includes("worker ready and idle"))) {
+    if (Number.isNaN(startMs) && lines.some((line) => line.includes("worker polling"))) {
+      startMs = performance.now() - spawnedAt;
+    }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`worker did not become ready:\n${lines.join("\n")}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { child, lines, drained };
+  if (Number.isNaN(startMs)) startMs = performance.now() - spawnedAt;
+  return { child, lines, drained, startMs };
 }
 
 /** Kills a worker with SIGKILL (no chance to drain) and waits for it to be gone. */

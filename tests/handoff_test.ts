@@ -132,7 +132,8 @@ async function repoFiles(): Promise<string[]> {
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.name === "node_modules" || entry.name === ".git") continue;
+    // .data holds what running Keel writes (the workflow bundle, artifacts), not the fork's files.
+    if (entry.name === "node_modules" || entry.name === ".git" || entry.name === ".data") continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory) yield* walk(path);
     else if (entry.isFile) yield path;

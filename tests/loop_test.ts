@@ -3,7 +3,11 @@
  * test per path through it.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { ApplicationFailure, WorkflowUpdateFailedError } from "@temporalio/client";
+import {
+  ApplicationFailure,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from "@temporalio/client";
 import { decideApproval } from "../src/directives/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { historyToJSON } from "@temporalio/common/lib/proto-utils.js";
@@ -11,7 +15,6 @@ import {
   abortUpdate,
   approveUpdate,
   directiveWorkflowId,
-  executionWorkflowId,
   rejectUpdate,
   statusQuery,
 } from "../src/workflows/directive/api.ts";
@@ -21,22 +24,15 @@ import { eventually, ledgerOf, type LoopHarness, loopTest, runsOf } from "./_loo
 const schema = builtinSchema();
 
 /**
- * With KEEL_CAPTURE_HISTORIES=1, writes the histories of a finished loop (and
- * of its execution attempts) to tests/histories/ for the replay tests.
+ * With KEEL_CAPTURE_HISTORIES=1, writes the history of a finished loop to
+ * tests/histories/ for the replay tests. The loop is one workflow: its
+ * attempts are activities of it, so there is one history per path.
  */
 async function capture(h: LoopHarness, id: string, name: string): Promise<void> {
   if (Deno.env.get("KEEL_CAPTURE_HISTORIES") !== "1") return;
   await Deno.mkdir("tests/histories", { recursive: true });
-  const ids = [directiveWorkflowId(id)];
-  for (const run of await runsOf(h.sql, id)) ids.push(executionWorkflowId(id, run.attempt));
-  for (const [index, workflowId] of ids.entries()) {
-    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    const suffix = index === 0 ? "" : `_attempt_${index}`;
-    await Deno.writeTextFile(
-      `tests/histories/${name}${suffix}.json`,
-      historyToJSON(history) + "\n",
-    );
-  }
+  const history = await h.client.workflow.getHandle(directiveWorkflowId(id)).fetchHistory();
+  await Deno.writeTextFile(`tests/histories/${name}.json`, historyToJSON(history) + "\n");
 }
 
 function noopDocument(payload: Record<string, unknown> = {}): Record<string, unknown> {
@@ -278,7 +274,12 @@ loopTest(
       1,
     );
     for (const outcome of outcomes) {
-      if (outcome.status === "rejected") {
+      // An update that reaches the loop after it ended (the approved echo
+      // runs in tens of milliseconds) finds no running workflow; Keel's API
+      // and CLI answer that case from Postgres (tests/decisions_governed_test.ts).
+      if (outcome.status === "rejected" && outcome.reason instanceof WorkflowNotFoundError) {
+        continue;
+      } else if (outcome.status === "rejected") {
         assert(outcome.reason instanceof WorkflowUpdateFailedError, String(outcome.reason));
         const cause = String((outcome.reason.cause as Error)?.message);
         assert(

@@ -173,6 +173,7 @@ Deno.test("a successful migrate run touches only ./migrations, the configured ho
 /** deno.json task → the permission set its process runs with. */
 const PROCESS_SETS: Readonly<Record<string, string>> = {
   worker: "worker",
+  bundle: "bundle",
   migrate: "migrate",
   keel: "cli",
   prune: "prune",

@@ -33,11 +33,23 @@ import { killWorker, spawnWorker, type WorkerProcess } from "./_worker_process.t
 
 const schema = builtinSchema();
 
-/** The highest attempt at which `activity` started in a workflow's history. */
+/**
+ * The highest attempt at which `activity` ran in a workflow's history: a
+ * scheduled activity's started event, or a local activity's marker.
+ */
 async function maxAttempt(client: Client, workflowId: string, activity: string): Promise<number> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
   let attempt = 0;
+  for (const event of events) {
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.markerName === "core_local_activity"
+      ? marker.details?.["data"]?.payloads?.[0]?.data
+      : undefined;
+    if (!data) continue;
+    const ran = JSON.parse(new TextDecoder().decode(data));
+    if (ran.activity_type === activity) attempt = Math.max(attempt, Number(ran.attempt));
+  }
   for (const event of events) {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name !== activity) continue;
@@ -49,13 +61,27 @@ async function maxAttempt(client: Client, workflowId: string, activity: string):
   return attempt;
 }
 
-/** Waits until `activity` of a directive's loop has failed once and Temporal retries it. */
-async function failedOnce(client: Client, directiveId: string, activity: string): Promise<void> {
-  const handle = client.workflow.getHandle(directiveWorkflowId(directiveId));
-  await eventually(async () => {
-    const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    return pending.some((p) => p.activityType?.name === activity && (p.attempt ?? 0) >= 2);
-  }, `${activity} of ${directiveId} to fail while Postgres is down`);
+/**
+ * Waits until the worker has logged a failure of the local activity
+ * `activity` of a directive's loop (it is retried in the worker until
+ * Postgres answers).
+ */
+async function failedOnce(
+  worker: WorkerProcess,
+  directiveId: string,
+  activity: string,
+): Promise<void> {
+  const workflowId = directiveWorkflowId(directiveId);
+  await eventually(
+    () =>
+      Promise.resolve(worker.lines.some((line) => {
+        if (!line.startsWith("{")) return false;
+        const record = JSON.parse(line);
+        return record.message === "Activity failed" && record.activityType === activity &&
+          record.workflowId === workflowId;
+      })),
+    `${activity} of ${directiveId} to fail while Postgres is down`,
+  );
 }
 
 /** Waits until the worker logs that a run of the directive waits for Postgres at `step`. */
@@ -172,8 +198,8 @@ Deno.test({
         { args: [{ actor: "qa", reason: "during the outage" }] },
       );
       witness.release("/ending");
-      await failedOnce(client, late, "evaluateDirectivePolicy");
-      await failedOnce(client, gate, "recordDecision");
+      await failedOnce(worker, late, "admitDirective");
+      await failedOnce(worker, gate, "recordDecision");
       await waitingFor(worker, ending, "record the ending");
       await cluster.start();
       witness.release("/running");
@@ -195,7 +221,7 @@ Deno.test({
       const policyAttempts = await maxAttempt(
         client,
         directiveWorkflowId(late),
-        "evaluateDirectivePolicy",
+        "admitDirective",
       );
       const decisionAttempts = await maxAttempt(
         client,

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import { decideApproval, DecisionConflictError, submitDirective } from "../src/directives/mod.ts";
 import { startLoop, waitForLoop } from "../src/loop/mod.ts";
+import { sendUpdate } from "../src/loop/commands.ts";
 import {
   abortSignal,
   abortUpdate,
@@ -71,7 +72,9 @@ raceTest(
     const updates = Array.from(
       { length: 8 },
       (_, i) =>
-        handle.executeUpdate(i % 2 ? rejectUpdate : approveUpdate, { args: [by("update", i)] }),
+        sendUpdate(() =>
+          handle.executeUpdate(i % 2 ? rejectUpdate : approveUpdate, { args: [by("update", i)] })
+        ),
     );
     const signals = Array.from(
       { length: 4 },
@@ -105,6 +108,8 @@ raceTest(
         assertEquals(outcome.value.decision, approval.decision);
         continue;
       }
+      // The loop ended before this Update reached it (Keel's API answers from Postgres).
+      if (outcome.reason instanceof WorkflowNotFoundError) continue;
       assert(outcome.reason instanceof WorkflowUpdateFailedError, String(outcome.reason));
       const cause = outcome.reason.cause as Error & { cause?: Error };
       const message = `${cause?.message} ${cause?.cause?.message ?? ""}`;
@@ -154,19 +159,32 @@ raceTest(
   async (h) => {
     const id = await gated(h);
     const handle = h.client.workflow.getHandle(directiveWorkflowId(id));
+    // Each caller sends as Keel's API does (`sendUpdate`: again when the
+    // server dropped the Update in a workflow task that raced a signal).
     const aborts = Array.from(
       { length: 6 },
       (_, i) =>
-        handle.executeUpdate(abortUpdate, { args: [{ actor: `ops-${i}`, reason: "stop" }] }),
+        sendUpdate(() =>
+          handle.executeUpdate(abortUpdate, { args: [{ actor: `ops-${i}`, reason: "stop" }] })
+        ),
     );
     const signals = Array.from(
       { length: 3 },
       (_, i) => handle.signal(abortSignal, { actor: `pager-${i}`, reason: "stop" }),
     );
-    const results = await Promise.all(aborts);
+    const settled = await Promise.allSettled(aborts);
     await Promise.all(signals);
-    assertEquals(new Set(results.map((r) => `${r.status}:${r.reason}`)).size, 1);
-    assertEquals(results[0]?.status, "aborted");
+    // An Update that reaches the loop after it ended (an abort takes tens of
+    // milliseconds) finds no running workflow; Keel's API and CLI answer that
+    // case from Postgres. Every Update the loop took gets the same end.
+    const results = settled.flatMap((o) => o.status === "fulfilled" ? [o.value] : []);
+    for (const outcome of settled) {
+      if (outcome.status === "rejected") {
+        assert(outcome.reason instanceof WorkflowNotFoundError, String(outcome.reason));
+      }
+    }
+    assert(new Set(results.map((r) => `${r.status}:${r.reason}`)).size <= 1);
+    for (const result of results) assertEquals(result.status, "aborted");
     const moves = await movesOutOfProposed(h, id);
     assertEquals(moves.length, 1);
     assertStringIncludes(moves[0] ?? "", "aborted by ");

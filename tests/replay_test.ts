@@ -11,6 +11,8 @@ const HISTORIES = "tests/histories";
 
 Deno.test("every recorded path replays against the current workflow code", async () => {
   const files = await historyFilesIn(HISTORIES);
+  // One workflow per directive: no execution children.
+  assertEquals(files.filter((f) => f.includes("_attempt_")), []);
   const paths = files.filter((f) => !f.includes("_attempt_")).map((f) =>
     f.replace(/^.*\//, "").replace(/\.json$/, "")
   );
@@ -39,6 +41,18 @@ Deno.test("a non-deterministic change to the loop is caught on replay", async ()
   assertEquals(results.length, 1);
   assertEquals(results[0]?.error?.name, "DeterminismViolationError");
   assertStringIncludes(results[0]?.error?.message ?? "", "Nondeterminism");
+});
+
+Deno.test("loops recorded as directiveWorkflow (with execution children) replay against the current code", async () => {
+  // Recorded before the single-workflow loop: loops still open under the
+  // earlier type keep running on it after an upgrade.
+  const files = await historyFilesIn(`${HISTORIES}/v1`);
+  assert(files.length > 10);
+  const results = await replay("src/workflows/mod.ts", files);
+  assertEquals(results.length, files.length);
+  for (const result of results) {
+    assertEquals(result.error, null, `${result.workflowId}: ${result.error?.message}`);
+  }
 });
 
 Deno.test("histories recorded before signed decisions replay against the current code", async () => {

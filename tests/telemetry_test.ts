@@ -74,35 +74,32 @@ Deno.test("a directive's trace, Keel's metrics and log correlation reach an OTLP
     const spans = await eventually(async () => {
       await telemetry.flush();
       const all = receiver.spans().filter((s) => s.traceId === traceId);
-      return all.some((s) => s.name === "RunWorkflow:directiveWorkflow") &&
-          all.some((s) => s.name === "RunWorkflow:executionWorkflowV2")
-        ? all
-        : undefined;
+      return all.some((s) => s.name === "RunWorkflow:directiveWorkflowV3") ? all : undefined;
     }, "the directive's workflow spans");
 
     // The tree: submit → start → workflow → activities → SQL.
     const root = one(spans, "keel submit");
     assertEquals(root.parentSpanId, "");
-    const start = one(spans, "StartWorkflow:directiveWorkflow");
+    const start = one(spans, "StartWorkflow:directiveWorkflowV3");
     assertEquals(start.parentSpanId, root.spanId);
     const insert = childrenOf(spans, root).find((s) => s.name === "INSERT directives");
     assert(insert, "the submit's INSERT is a child of the submit span");
-    const loop = one(spans, "RunWorkflow:directiveWorkflow");
+    const loop = one(spans, "RunWorkflow:directiveWorkflowV3");
     assertEquals(loop.parentSpanId, start.spanId);
-    const policy = one(spans, "RunActivity:evaluateDirectivePolicy");
-    assertEquals(policy.parentSpanId, loop.spanId);
+    // One workflow: the policy step is a local activity of the loop, the
+    // module's run an activity of it, evaluation and completion one local activity.
+    const underLoop = (span: { parentSpanId: string }) =>
+      span.parentSpanId === loop.spanId ||
+      childrenOf(spans, loop).some((s) => s.spanId === span.parentSpanId);
+    const policy = one(spans, "RunActivity:admitDirective");
+    assert(underLoop(policy), "the policy step is under the loop");
     assertEquals(policy.attributes["keel.directive.id"], id);
     assertEquals(policy.attributes["keel.policy.verdict"], "ALLOW");
-    const execution = one(spans, "RunWorkflow:executionWorkflowV2");
-    assert(
-      childrenOf(spans, loop).some((s) => s.spanId === execution.parentSpanId) ||
-        execution.parentSpanId === loop.spanId,
-    );
     const run = one(spans, "RunActivity:executeRun");
-    assertEquals(run.parentSpanId, execution.spanId);
+    assert(underLoop(run), "the module's run is under the loop");
     assertEquals(run.attributes["keel.module"], "echo");
     assert(typeof run.attributes["keel.run.id"] === "string");
-    const evaluate = one(spans, "RunActivity:evaluateRun");
+    const evaluate = one(spans, "RunActivity:concludeDirective");
     const scored = evaluate.events.find((e) => e.name === "keel.evaluation");
     assert(scored, "the score is an event on the evaluation span");
     assertEquals(scored.attributes["keel.evaluator"], "keel-default@1");

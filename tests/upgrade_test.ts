@@ -3,8 +3,9 @@
  * code released before the phase memo; the worker is replaced by one running
  * the current code, where the memo is (a) guarded by `patched()` in
  * `directiveWorkflow` and (b) unconditional in the new type
- * `directiveWorkflowV2`; the worker restarts once more; every waiting
- * directive is approved and completes. Histories of both code versions replay.
+ * `directiveWorkflowV2`; a loop opens as `directiveWorkflowV3`, the type every
+ * new loop opens as; the worker restarts once more; every waiting directive is
+ * approved and completes. Histories of both code versions replay.
  *
  * With KEEL_CAPTURE_HISTORIES=1 the histories are written to
  * tests/histories/upgrade/ (the committed ones are replayed either way).
@@ -19,7 +20,7 @@ import { defaultEvaluator } from "../src/evaluation/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "../src/execution/mod.ts";
 import { submitAndStart, waitForLoop } from "../src/loop/mod.ts";
 import { createLogger } from "../src/telemetry/log.ts";
-import { confineBundler } from "../src/worker.ts";
+import { confineBundler } from "../src/workflow_bundle/build.ts";
 import {
   approveUpdate,
   directiveWorkflowId,
@@ -107,18 +108,38 @@ async function historyMarks(
   const events = history.events ?? [];
   return {
     type: (await handle.describe()).type,
-    patchMarkers: events.filter((e) => e.markerRecordedEventAttributes != null).length,
+    // Patch markers only: local activities record markers of their own.
+    patchMarkers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === "core_patch")
+      .length,
     memoWrites: events.filter((e) => e.workflowPropertiesModifiedEventAttributes != null).length,
     json: historyToJSON(history),
   };
 }
 
-async function submitGated(h: LoopHarness, message: string): Promise<string> {
-  const { directive, startError } = await submitAndStart(h.sql, h.target, {
-    document: echoDocument({ payload: { message } }),
-    schema: builtinSchema(),
+/**
+ * Submits an echo directive and opens its loop: as `workflowType` when given,
+ * else as every new loop opens (`submitAndStart`).
+ */
+async function submitGated(
+  h: LoopHarness,
+  message: string,
+  workflowType?: string,
+): Promise<string> {
+  const document = echoDocument({ payload: { message } });
+  if (workflowType === undefined) {
+    const { directive, startError } = await submitAndStart(h.sql, h.target, {
+      document,
+      schema: builtinSchema(),
+    });
+    assertEquals(startError, undefined);
+    return directive.id;
+  }
+  const { directive } = await submitDirective(h.sql, document, { schema: builtinSchema() });
+  await h.client.workflow.start(workflowType, {
+    workflowId: directiveWorkflowId(directive.id),
+    taskQueue: h.target.taskQueue,
+    args: [{ directiveId: directive.id, maxAttempts: h.target.maxAttempts }],
   });
-  assertEquals(startError, undefined);
   return directive.id;
 }
 
@@ -139,37 +160,30 @@ Deno.test({
     try {
       // Before the upgrade: the old build opens a loop that waits at the gate.
       const old = await startBundledWorker(h, BEFORE);
-      const waiting = await submitGated(h, "opened before the upgrade");
+      const waiting = await submitGated(h, "opened before the upgrade", "directiveWorkflow");
       await atGate(h.client, waiting);
       assertEquals(await phaseMemo(h.client, waiting), undefined);
       await old.stop();
 
       // The upgrade: the current build (the real worker) takes over.
       await h.startWorker();
-      const patchedLoop = await submitGated(h, "opened after the upgrade");
+      const patchedLoop = await submitGated(h, "opened after the upgrade", "directiveWorkflow");
       await atGate(h.client, patchedLoop);
-      // New loops may also open under the new type directly.
-      const { directive: v2Directive } = await submitDirective(
-        h.sql,
-        echoDocument({ payload: { message: "opened as V2" } }),
-        { schema: builtinSchema() },
-      );
-      const v2 = v2Directive.id;
-      await h.client.workflow.start("directiveWorkflowV2", {
-        workflowId: directiveWorkflowId(v2),
-        taskQueue: h.target.taskQueue,
-        args: [{ directiveId: v2, maxAttempts: h.target.maxAttempts }],
-      });
+      // Loops may also open under the later types: V2, and V3, which every new loop opens as.
+      const v2 = await submitGated(h, "opened as V2", "directiveWorkflowV2");
       await atGate(h.client, v2);
+      const v3 = await submitGated(h, "opened as every new loop is");
+      await atGate(h.client, v3);
       // The memo is readable with no worker running: that is what it is for.
       await stopHarnessWorker(h);
       assertEquals(await phaseMemo(h.client, waiting), undefined);
       assertEquals(await phaseMemo(h.client, patchedLoop), "awaiting_approval");
       assertEquals(await phaseMemo(h.client, v2), "awaiting_approval");
+      assertEquals(await phaseMemo(h.client, v3), "awaiting_approval");
 
       // The worker restarts; every waiting directive is approved and completes.
       await h.startWorker();
-      for (const id of [waiting, patchedLoop, v2]) {
+      for (const id of [waiting, patchedLoop, v2, v3]) {
         const result = await approveAndFinish(h, id);
         assertEquals(result.status, "complete", id);
         assertEquals(
@@ -188,7 +202,7 @@ Deno.test({
         SELECT (SELECT count(*)::int FROM approvals) AS approvals,
                (SELECT count(*)::int FROM artifacts) AS artifacts,
                (SELECT count(*)::int FROM evaluations) AS evaluations`;
-      assertEquals({ ...dupes }, { approvals: 3, artifacts: 3, evaluations: 3 });
+      assertEquals({ ...dupes }, { approvals: 4, artifacts: 4, evaluations: 4 });
 
       // patched() is true wherever a loop runs code for the first time: the
       // old loop takes the patches after the gate, the new V1 loop from its
@@ -196,10 +210,12 @@ Deno.test({
       assertEquals(await phaseMemo(h.client, waiting), "done");
       assertEquals(await phaseMemo(h.client, patchedLoop), "done");
       assertEquals(await phaseMemo(h.client, v2), "done");
+      assertEquals(await phaseMemo(h.client, v3), "done");
       const marks = {
         v1_across_upgrade: await historyMarks(h.client, waiting),
         v1_patched: await historyMarks(h.client, patchedLoop),
         v2: await historyMarks(h.client, v2),
+        v3: await historyMarks(h.client, v3),
       };
       assertEquals(
         Object.values(marks).map((m) => [m.type, m.patchMarkers, m.memoWrites]),
@@ -212,6 +228,8 @@ Deno.test({
           // Two markers (sandboxed execution, signed decisions): V2 has no
           // phase-memo branch.
           ["directiveWorkflowV2", 2, 4],
+          // No patch: V3 was released with every change above.
+          ["directiveWorkflowV3", 0, 4],
         ],
       );
 
@@ -229,6 +247,7 @@ Deno.test({
           ["v1_across_upgrade", null],
           ["v1_patched", null],
           ["v2", null],
+          ["v3", null],
         ]);
         const before = await replay(BEFORE, files.slice(0, 2));
         assertEquals(before.map((r) => r.error?.name), [
@@ -256,6 +275,7 @@ Deno.test("committed histories of both code versions replay", async () => {
     "v1_across_upgrade.json",
     "v1_patched.json",
     "v2.json",
+    "v3.json",
   ]);
   const current = await replay(CURRENT, upgrade);
   assertEquals(current.length, upgrade.length);

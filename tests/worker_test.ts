@@ -9,6 +9,7 @@ import { createMigratedDatabase } from "./_db.ts";
 import { freePort, startDevServer } from "./_temporal.ts";
 import type { pingWorkflow } from "../src/workflows/mod.ts";
 import { killWorker, spawnWorker } from "./_worker_process.ts";
+import { prebuiltBundle } from "./_bundle.ts";
 
 Deno.test({
   name: "worker connects, runs the ping workflow against Postgres and drains on SIGTERM",
@@ -58,6 +59,7 @@ Deno.test({
 });
 
 Deno.test("worker names the address it tried when no Temporal server answers", async () => {
+  await prebuiltBundle();
   const address = `127.0.0.1:${freePort()}`;
   const db = await createMigratedDatabase();
   try {

@@ -1,7 +1,9 @@
 /**
- * The bare-Temporal baseline: one workflow that runs `count` no-op activities
- * one after another, as Keel's directive loop runs its steps. Bundled by the
- * bench's own worker; imports activity types only.
+ * The bare-Temporal baselines: one workflow that runs `count` no-op
+ * activities one after another. With 1 it is the honest baseline, the least a
+ * user writes to run an action durably; with as many as Keel's directive
+ * schedules, the one kept for continuity. Bundled by the bench's own worker;
+ * imports activity types only.
  *
  * @module
  */

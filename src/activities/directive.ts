@@ -1,5 +1,5 @@
-import { ApplicationFailure, CancelledFailure, Context } from "@temporalio/activity";
-import { type Sql, untilReachable } from "../db/mod.ts";
+import { CancelledFailure, Context } from "@temporalio/activity";
+import { inOneTransaction, type Sql, untilReachable } from "../db/mod.ts";
 import { finishDirective, getDirective, transitionDirective } from "../directives/mod.ts";
 import { nonRetryable } from "./_failures.ts";
 import {
@@ -21,7 +21,8 @@ import {
   settleLostRun,
 } from "../execution/mod.ts";
 import type { ExecutionResult } from "../workflows/directive/api.ts";
-import { evaluatedArtifacts, type Evaluator, recordEvaluation } from "../evaluation/mod.ts";
+import type { Evaluator } from "../evaluation/mod.ts";
+import { evaluationInput, recordScore, scoreRun } from "./_evaluate.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { trace } from "@opentelemetry/api";
 import {
@@ -58,45 +59,32 @@ function annotate(attributes: Record<string, string | number | boolean>): void {
   trace.getActiveSpan()?.setAttributes(attributes);
 }
 
-/** Thrown when an evaluator takes longer than it may. */
-export class EvaluationTimeoutError extends Error {
-  /** Creates the error. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EvaluationTimeoutError";
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new EvaluationTimeoutError(`${what} took longer than ${ms} ms; abandoned`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
+export { EvaluationTimeoutError } from "./_evaluate.ts";
 export type { PolicyStep } from "../policy/mod.ts";
 
 /** Builds the activities of the directive loop over injected dependencies. */
 export function createDirectiveActivities(deps: DirectiveActivityDeps) {
   const { sql, policy, registry, evaluator, log } = deps;
   const policyActor = `policy:${policy.name}@${policy.version}`;
+  let sandbox = deps.sandbox;
   const execution = {
     sql,
     registry,
-    sandbox: deps.sandbox ?? createSandbox(),
+    // Made when a run first needs it: steps built over a transaction never do.
+    get sandbox(): Sandbox {
+      return sandbox ??= createSandbox();
+    },
     artifacts: deps.artifacts,
     maxAttempts: deps.maxAttempts,
   };
 
   async function runFacts(runId: string): Promise<RunFacts> {
-    const run = await getRun(sql, runId);
-    if (!run) throw new RunNotFoundError(runId);
-    const directive = await getDirective(sql, run.directive_id);
-    return { run, directive, granted: await grantedPermissions(sql, directive.id) };
+    return await inOneTransaction(sql, async (tx) => {
+      const run = await getRun(tx, runId);
+      if (!run) throw new RunNotFoundError(runId);
+      const directive = await getDirective(tx, run.directive_id);
+      return { run, directive, granted: await grantedPermissions(tx, directive.id) };
+    });
   }
 
   return {
@@ -269,42 +257,9 @@ export function createDirectiveActivities(deps: DirectiveActivityDeps) {
       request: { directiveId: string; runId: string },
     ): Promise<number | null> {
       annotate({ "keel.directive.id": request.directiveId, "keel.run.id": request.runId });
-      const directive = await getDirective(sql, request.directiveId);
-      const run = await getRun(sql, request.runId);
-      if (!run) throw ApplicationFailure.nonRetryable(`No run "${request.runId}"`, "NotFound");
-      const outputs = await evaluatedArtifacts(sql, run.id);
-      let score;
-      try {
-        score = await withTimeout(
-          evaluator.evaluate({ directive, run, artifacts: [...outputs] }),
-          deps.evaluationTimeoutMs ?? 10_000,
-          `evaluator "${evaluator.name}"`,
-        );
-      } catch (error) {
-        // Evaluation observes and never decides: a failing evaluator leaves no score.
-        log.warn("evaluation abandoned", {
-          directive_id: directive.id,
-          run_id: run.id,
-          evaluator: evaluator.name,
-          error,
-        });
-        trace.getActiveSpan()?.addEvent("keel.evaluation.abandoned", {
-          "keel.evaluator": evaluator.name,
-          "error.type": (error as Error).name,
-        });
-        return null;
-      }
-      const row = await recordEvaluation(sql, score, {
-        directiveId: directive.id,
-        runId: run.id,
-        evaluator: evaluator.name,
-      });
-      trace.getActiveSpan()?.addEvent("keel.evaluation", {
-        "keel.evaluator": evaluator.name,
-        "keel.evaluation.score": row.score,
-      });
-      annotate({ "keel.evaluation.score": row.score });
-      return row.score;
+      const input = await evaluationInput(sql, request);
+      const score = await scoreRun(deps, input);
+      return score === null ? null : await recordScore(sql, evaluator, input, score);
     },
   };
 }

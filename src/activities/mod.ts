@@ -13,6 +13,7 @@ import type { AnchorStore, ArtifactStorage } from "../artifacts/mod.ts";
 import { createPingActivities } from "./ping.ts";
 import { createDirectiveActivities } from "./directive.ts";
 import { createDecisionActivities } from "./decisions.ts";
+import { createLoopActivities } from "./loop.ts";
 import type { DecisionKey } from "../auth/signing.ts";
 import { createReconcileActivities } from "./reconcile.ts";
 import { createAnchorActivities } from "./anchor.ts";
@@ -57,10 +58,13 @@ export interface ActivityDeps {
 
 /** Builds every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
+  const directive = createDirectiveActivities(deps);
+  const decisions = createDecisionActivities(deps);
   return {
     ...createPingActivities(deps),
-    ...createDirectiveActivities(deps),
-    ...createDecisionActivities(deps),
+    ...directive,
+    ...decisions,
+    ...createLoopActivities(deps),
     ...createReconcileActivities(deps),
     ...createAnchorActivities(deps),
     ...createNotifyActivities(deps),

@@ -7,7 +7,11 @@ import {
   type ActiveDirective,
   activeDirectivesPage,
 } from "../directives/mod.ts";
-import { approveSignal, directiveWorkflowId } from "../workflows/directive/api.ts";
+import {
+  approveSignal,
+  directiveWorkflowId,
+  LOOP_WORKFLOW_TYPE,
+} from "../workflows/directive/api.ts";
 import type { Logger } from "../telemetry/log.ts";
 
 /** What the reconciler's activities need. */
@@ -55,7 +59,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     const client = Context.current().client;
     const workflowId = directiveWorkflowId(row.id);
     if (!await isLoopRunning(client, row.id)) {
-      await client.workflow.start("directiveWorkflow", {
+      await client.workflow.start(LOOP_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: activityInfo().taskQueue,
         args: [{ directiveId: row.id, maxAttempts: deps.maxAttempts }],

@@ -60,6 +60,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     default: "30",
   },
   {
+    name: "KEEL_MAX_CACHED_WORKFLOWS",
+    description:
+      "Workflows the worker keeps in memory (0: none); beyond it the least recently used, such as directives parked at the approval gate, are evicted and replayed from their history when their next event arrives",
+    default: "500",
+  },
+  {
     name: "KEEL_DECISION_KEY",
     description: "Shared secret (at least 32 bytes) the API and CLI sign decisions with and the " +
       "worker verifies them with; unset: the worker refuses every human decision",
@@ -406,6 +412,9 @@ const workerSchema = z.object({
   KEEL_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(
     Number(defaultOf("KEEL_RECONCILE_INTERVAL_SECONDS")),
   ),
+  KEEL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000)
+    .refine((n) => n !== 1, "must be 0 (no cache) or at least 2")
+    .default(Number(defaultOf("KEEL_MAX_CACHED_WORKFLOWS"))),
 });
 
 const timeoutMs = z.coerce.number().int().min(100).max(600_000);
@@ -462,6 +471,8 @@ export interface WorkerConfig {
   readonly maxAttempts: number;
   /** Seconds between reconciler passes. */
   readonly reconcileIntervalSeconds: number;
+  /** Workflows the worker keeps cached (0: none). */
+  readonly maxCachedWorkflows: number;
 }
 
 /** Parses the worker's settings. */
@@ -471,6 +482,7 @@ export function parseWorkerConfig(env: EnvSnapshot): WorkerConfig {
     policyFile: parsed.KEEL_POLICY_FILE,
     maxAttempts: parsed.KEEL_MAX_EXECUTION_ATTEMPTS,
     reconcileIntervalSeconds: parsed.KEEL_RECONCILE_INTERVAL_SECONDS,
+    maxCachedWorkflows: parsed.KEEL_MAX_CACHED_WORKFLOWS,
   };
 }
 

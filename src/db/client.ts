@@ -68,6 +68,28 @@ export async function withTransaction<T>(
   return await sql.begin((tx) => fn(tx)) as T;
 }
 
+/**
+ * Runs `fn` in one transaction, given a client on which every query joins it
+ * and a nested `begin` runs its callback inside it too (no savepoint), so a
+ * step composed of functions that each open their own transaction commits
+ * once. A failure anywhere rolls the whole step back; the caller retries it
+ * whole, so each part must be safe to repeat (Keel's writes are idempotent).
+ */
+export async function inOneTransaction<T>(sql: Sql, fn: (joined: Sql) => Promise<T>): Promise<T> {
+  return await sql.begin(async (tx) => {
+    const joined: Sql = new Proxy(tx as unknown as Sql, {
+      get(target, property, receiver) {
+        if (property === "begin") {
+          return (first: unknown, second?: unknown) =>
+            (typeof first === "function" ? first : second as (tx: Sql) => unknown)(joined);
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    return await fn(joined);
+  }) as T;
+}
+
 /** Closes the pool, letting running queries finish for up to `timeoutSeconds`. */
 export async function close(sql: Sql, timeoutSeconds = 5): Promise<void> {
   await sql.end({ timeout: timeoutSeconds });

@@ -39,6 +39,12 @@ export interface EvaluationScore {
 export interface Evaluator {
   /** Name and version, e.g. `keel-default@1`, stored with each score. */
   readonly name: string;
+  /**
+   * True when scoring is pure computation in the worker's process (no I/O,
+   * no waiting): the loop then reads, scores and completes in one database
+   * transaction. Leave it unset for an evaluator that calls a service.
+   */
+  readonly inProcess?: boolean;
   /** Scores a run. */
   evaluate(input: EvaluationInput): Promise<EvaluationScore>;
 }
@@ -55,6 +61,7 @@ function decimal(value: string | null): number {
  */
 export const defaultEvaluator: Evaluator = {
   name: "keel-default@1",
+  inProcess: true,
   evaluate({ directive, run }) {
     const outcome = run.outcome === "SUCCESS" ? 1 : 0;
     const budget = decimal(directive.budget_amount);

@@ -1,14 +1,15 @@
 /**
- * One execution attempt, start to end: reserve the module's worst case,
- * claim the run, run the module in its sandbox, record how it ended together
- * with the settlement of the reservation. At most one module execution starts
+ * One execution attempt, start to end: start the module's process; once it
+ * is ready, reserve the module's worst case and claim the run in one
+ * transaction; give the module its input in its sandbox; record how it ended
+ * together with the settlement of the reservation. At most one module execution starts
  * per run; a run found already started was lost with its worker and is
  * recorded so, never started again.
  *
  * @module
  */
 import type { Sql } from "../db/mod.ts";
-import { type ReachableOptions, untilReachable } from "../db/mod.ts";
+import { inOneTransaction, type ReachableOptions, untilReachable } from "../db/mod.ts";
 import {
   DECIMAL_PATTERN,
   type DirectiveRow,
@@ -94,7 +95,6 @@ export interface RunHooks {
 
 /** The steps of a run that wait out an unreachable Postgres. */
 export type RunStep =
-  | "reserve the budget"
   | "record the refusal"
   | "claim the run"
   | "record the ending";
@@ -214,9 +214,13 @@ export async function executeRun(
     onWait: () => hooks.alive(),
     onFirstFailure: (error) => hooks.unreachable?.(step, error),
   });
-  try {
-    await untilReachable(() =>
-      reserve(sql, {
+  // Once the module's process is ready, one transaction reserves the
+  // module's worst case and claims the run: the run is marked started only
+  // when its module is about to be, and only with its cost held.
+  let refusal: BudgetExceededError | BudgetLedgerError | undefined;
+  const reserveAndClaim = () =>
+    inOneTransaction(sql, async (tx) => {
+      await reserve(tx, {
         directiveId: directive.id,
         key: run.idempotency_key,
         provider: "module",
@@ -224,18 +228,9 @@ export async function executeRun(
         estimate,
         currency: directive.budget_currency,
         action: `run module "${module.type}" (attempt ${run.attempt})`,
-      }), waiting("reserve the budget"));
-  } catch (error) {
-    if (!(error instanceof BudgetExceededError || error instanceof BudgetLedgerError)) throw error;
-    const { run: refused } = await untilReachable(() =>
-      finishRun(sql, run.id, {
-        status: "failed",
-        outcome: "ERROR",
-        message: `${REFUSED} ${error.message}`,
-      }), waiting("record the refusal"));
-    return summaryOf(refused);
-  }
-
+      });
+      return (await claimRun(tx, run.id)).claimed;
+    });
   const declared = module.permissions;
   const permissions = facts.granted ? intersectPermissions(declared, facts.granted) : declared;
   const ending = await dispatch(deps.sandbox, module, {
@@ -256,11 +251,28 @@ export async function executeRun(
     onAlive: hooks.alive,
     onStarting: () => hooks.alive(),
     workingMemory: workingMemoryFor(sql, directive.id, run.id),
-    // The run is marked started only once its module's process is ready.
-    beforeRun: async () =>
-      (await untilReachable(() => claimRun(sql, run.id), waiting("claim the run")))
-        .claimed,
+    beforeRun: async () => {
+      try {
+        return await untilReachable(reserveAndClaim, waiting("claim the run"));
+      } catch (error) {
+        if (!(error instanceof BudgetExceededError || error instanceof BudgetLedgerError)) {
+          throw error;
+        }
+        refusal = error;
+        return false;
+      }
+    },
   });
+  if (refusal !== undefined) {
+    const reason = refusal.message;
+    const { run: refused } = await untilReachable(() =>
+      finishRun(sql, run.id, {
+        status: "failed",
+        outcome: "ERROR",
+        message: `${REFUSED} ${reason}`,
+      }), waiting("record the refusal"));
+    return summaryOf(refused);
+  }
   if (ending.kind === "declined") {
     const stored = await getRun(sql, run.id);
     if (stored && ENDED.has(stored.status)) return summaryOf(stored);
@@ -283,15 +295,18 @@ export async function executeRun(
   });
   // The module has acted: its ending must be recorded, not the module run
   // again, so a database outage here is waited out rather than failed.
-  const { run: ended } = await untilReachable(
+  // The ending and the attempt counts the summary needs, in one transaction.
+  return await untilReachable(
     () =>
-      finishRun(sql, run.id, {
-        ...recorded.ending,
-        settle: { key: run.idempotency_key, amount: recorded.charge },
+      inOneTransaction(sql, async (tx) => {
+        const { run: ended } = await finishRun(tx, run.id, {
+          ...recorded.ending,
+          settle: { key: run.idempotency_key, amount: recorded.charge },
+        });
+        return await storedSummary({ ...deps, sql: tx }, ended, module, directive);
       }),
     waiting("record the ending"),
   );
-  return summaryOf(ended);
 }
 
 async function recordLost(

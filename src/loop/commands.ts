@@ -83,6 +83,32 @@ async function withDeadline<T>(
   }
 }
 
+/**
+ * Whether an Update was dropped by the server because the workflow task it
+ * arrived in failed (a loop's completion that raced a signal is refused
+ * with `UnhandledCommand` and retried with the new events): the Update was
+ * never accepted, so sending it again is safe (every decision step is
+ * idempotent and a new send carries a new signature).
+ */
+export function isDroppedUpdate(error: unknown): boolean {
+  for (let e: unknown = error, i = 0; e && i < 8; e = (e as { cause?: unknown }).cause, i++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (code === 9 && String(message).includes("unexpected workflow task failure")) return true;
+  }
+  return false;
+}
+
+/** Sends an Update, again (at most twice more) when the server dropped it. */
+export async function sendUpdate<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= 3 || !isDroppedUpdate(error)) throw error;
+    }
+  }
+}
+
 /** The directive's loop: running, ended or absent. */
 export async function loopState(client: Client, directiveId: string): Promise<LoopState> {
   try {
@@ -177,7 +203,7 @@ async function throughLoop(
         client,
         ms,
         "the loop",
-        () => handle.executeUpdate(abortUpdate, { args: [by] }),
+        () => sendUpdate(() => handle.executeUpdate(abortUpdate, { args: [by] })),
       );
       return {
         id,
@@ -194,7 +220,7 @@ async function throughLoop(
       client,
       ms,
       "the loop",
-      () => handle.executeUpdate(update, { args: [by] }),
+      () => sendUpdate(() => handle.executeUpdate(update, { args: [by] })),
     );
     return {
       id,

@@ -9,8 +9,12 @@ import type { Client } from "@temporalio/client";
 import type { Sql } from "../db/mod.ts";
 import { isTerminal, submitDirective, type SubmitResult } from "../directives/mod.ts";
 import type { DirectiveSchema } from "../models/mod.ts";
-import { directiveWorkflowId, type LoopResult } from "../workflows/directive/api.ts";
-import type { directiveWorkflow } from "../workflows/directive/workflows.ts";
+import {
+  directiveWorkflowId,
+  LOOP_WORKFLOW_TYPE,
+  type LoopResult,
+} from "../workflows/directive/api.ts";
+import type { directiveWorkflowV3 } from "../workflows/directive/workflows.ts";
 
 /** Where loops run. */
 export interface LoopTarget {
@@ -25,7 +29,7 @@ export interface LoopTarget {
 /** Starts the loop of a directive, or finds the one already running. */
 export async function startLoop(target: LoopTarget, directiveId: string): Promise<string> {
   const workflowId = directiveWorkflowId(directiveId);
-  await target.client.workflow.start<typeof directiveWorkflow>("directiveWorkflow", {
+  await target.client.workflow.start<typeof directiveWorkflowV3>(LOOP_WORKFLOW_TYPE, {
     workflowId,
     taskQueue: target.taskQueue,
     args: [{ directiveId, maxAttempts: target.maxAttempts }],
@@ -73,7 +77,7 @@ export async function submitAndStart(
 
 /** Waits for a directive's loop to end and returns its result. */
 export async function waitForLoop(client: Client, directiveId: string): Promise<LoopResult> {
-  return await client.workflow.getHandle<typeof directiveWorkflow>(
+  return await client.workflow.getHandle<typeof directiveWorkflowV3>(
     directiveWorkflowId(directiveId),
   ).result();
 }

@@ -5,7 +5,11 @@
  * @module
  */
 export { pingWorkflow } from "./ping/workflows.ts";
-export { directiveWorkflow, directiveWorkflowV2 } from "./directive/workflows.ts";
+export {
+  directiveWorkflow,
+  directiveWorkflowV2,
+  directiveWorkflowV3,
+} from "./directive/workflows.ts";
 export { executionWorkflow, executionWorkflowV2 } from "./directive/execution.ts";
 export { reconcilerWorkflow } from "./reconciler/workflows.ts";
 export { llmCallWorkflow } from "./llm/workflows.ts";

@@ -13,6 +13,12 @@ export function directiveWorkflowId(directiveId: string): string {
 }
 
 /** The workflow id of one execution attempt. */
+/**
+ * The workflow type every new directive loop starts as (the single-workflow
+ * loop). Loops already open under an earlier type keep it until they end.
+ */
+export const LOOP_WORKFLOW_TYPE = "directiveWorkflowV3";
+
 export function executionWorkflowId(directiveId: string, attempt: number): string {
   return `directive-${directiveId}-attempt-${attempt}`;
 }

@@ -1,7 +1,9 @@
 /**
- * The execution child workflows: one per attempt. `executionWorkflowV2` runs
- * the module once in the worker's sandbox; `executionWorkflow` is the earlier
- * release, kept so that attempts in flight across an upgrade replay.
+ * Execution attempts. {@linkcode runAttempt} runs one, as an activity of the
+ * workflow that calls it: the single-workflow loop calls it directly. The
+ * child workflows are the earlier releases, kept so that attempts in flight
+ * across an upgrade replay: `executionWorkflowV2` runs the module once in the
+ * worker's sandbox, `executionWorkflow` predates the sandbox.
  *
  * @module
  */
@@ -20,19 +22,37 @@ import { steps } from "./_steps.ts";
 import type { ExecutionInput, ExecutionResult } from "./api.ts";
 
 /**
- * One execution attempt: creates its run (idempotently) and runs the module
- * once. The worker's sandbox enforces the timebox (it terminates the
- * module's process at the deadline) and records how the run ended; this
- * workflow only reacts when the activity could not report: an abort (the
- * activity is canceled and awaited until the module's process is gone), or a worker
- * that died (the activity times out on its heartbeat, and the run is
- * recorded `lost`, or run again when it had not started).
+ * One execution attempt as a child workflow (loops started before the
+ * single-workflow loop): creates its run (idempotently) and runs it with
+ * {@linkcode runAttempt}.
  */
 export async function executionWorkflowV2(input: ExecutionInput): Promise<ExecutionResult> {
   const runId = await steps.createRun({ directiveId: input.directiveId, attempt: input.attempt });
+  return await runAttempt(steps, runId, input.timeboxSeconds);
+}
+
+/** The database steps an attempt records its ending with: activities or local activities. */
+export type AttemptSteps = Pick<DirectiveActivities, "endRun">;
+
+/**
+ * Runs the module of `runId` once as an activity and returns how the run
+ * ended. The worker's sandbox enforces the timebox (it kills the module's
+ * process at the deadline) and records the ending; this only reacts when the
+ * activity could not report: a cancellation (an abort: the activity is
+ * awaited until the module's process is gone, then the run is recorded
+ * `canceled`), or a worker that died (the activity times out on its
+ * heartbeat, and the run is recorded `lost`, or run again when it had not
+ * started). Shared by {@linkcode executionWorkflowV2} and the single-workflow
+ * loop, which records with local activities.
+ */
+export async function runAttempt(
+  db: AttemptSteps,
+  runId: string,
+  timeboxSeconds: number,
+): Promise<ExecutionResult> {
   const act = proxyActivities<DirectiveActivities>({
     // A backstop only: the sandbox ends the module at the timebox itself.
-    startToCloseTimeout: `${input.timeboxSeconds + LOST_AFTER_SECONDS} seconds`,
+    startToCloseTimeout: `${timeboxSeconds + LOST_AFTER_SECONDS} seconds`,
     heartbeatTimeout: `${LOST_AFTER_SECONDS} seconds`,
     retry: { maximumAttempts: 1 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -43,7 +63,7 @@ export async function executionWorkflowV2(input: ExecutionInput): Promise<Execut
     } catch (error) {
       if (isCancellation(error)) {
         return await CancellationScope.nonCancellable(() =>
-          steps.endRun({ runId, status: "canceled", message: "canceled by abort" })
+          db.endRun({ runId, status: "canceled", message: "canceled by abort" })
         );
       }
       const abandoned = error instanceof ActivityFailure &&
@@ -51,7 +71,7 @@ export async function executionWorkflowV2(input: ExecutionInput): Promise<Execut
       if (
         error instanceof ActivityFailure && (error.cause instanceof TimeoutFailure || abandoned)
       ) {
-        const settled = await steps.endRun({
+        const settled = await db.endRun({
           runId,
           status: "lost",
           message: error.cause instanceof TimeoutFailure
@@ -70,7 +90,7 @@ export async function executionWorkflowV2(input: ExecutionInput): Promise<Execut
         : error instanceof Error
         ? error.message
         : String(error);
-      return await steps.endRun({ runId, status: "failed", message });
+      return await db.endRun({ runId, status: "failed", message });
     }
   }
 }

@@ -15,8 +15,8 @@ import {
   upsertMemo,
 } from "@temporalio/workflow";
 import type { DirectiveActivities } from "../../activities/directive.ts";
-import { steps } from "./_steps.ts";
-import { executionWorkflow, executionWorkflowV2 } from "./execution.ts";
+import { local, steps } from "./_steps.ts";
+import { executionWorkflow, executionWorkflowV2, runAttempt } from "./execution.ts";
 import {
   abortSignal,
   abortUpdate,
@@ -117,6 +117,13 @@ export interface LoopVersion {
    * `patched()`: loops recorded before it replay without the extra activity.
    */
   readonly signedDecisions: () => boolean;
+  /**
+   * Whether the loop is one workflow: database steps as local activities
+   * (the policy step with its auto-approval in one, evaluation with
+   * completion in one) and each attempt as an activity of the loop rather
+   * than a child workflow. Fixed per workflow type ({@linkcode directiveWorkflowV3}).
+   */
+  readonly oneWorkflow: boolean;
 }
 
 /**
@@ -135,6 +142,7 @@ export async function directiveWorkflow(input: DirectiveLoopInput): Promise<Loop
     phaseMemo: () => patched(PHASE_MEMO_PATCH),
     sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
     signedDecisions: () => patched(SIGNED_DECISIONS_PATCH),
+    oneWorkflow: false,
   });
 }
 
@@ -148,6 +156,23 @@ export async function directiveWorkflowV2(input: DirectiveLoopInput): Promise<Lo
     phaseMemo: () => true,
     sandboxedExecution: () => patched(SANDBOX_EXECUTION_PATCH),
     signedDecisions: () => patched(SIGNED_DECISIONS_PATCH),
+    oneWorkflow: false,
+  });
+}
+
+/**
+ * The loop as one workflow, the type every new loop starts as: its database
+ * steps are local activities and each attempt is an activity of its own, so
+ * an auto-approved directive takes one regular activity (the module's run).
+ * It carries no patch branch. Loops open as `directiveWorkflow` or
+ * `directiveWorkflowV2` keep running on those types until they end.
+ */
+export async function directiveWorkflowV3(input: DirectiveLoopInput): Promise<LoopResult> {
+  return await runToEnd(input, {
+    phaseMemo: () => true,
+    sandboxedExecution: () => true,
+    signedDecisions: () => true,
+    oneWorkflow: true,
   });
 }
 
@@ -171,6 +196,7 @@ export async function runDirectiveLoop(
   version: LoopVersion,
 ): Promise<LoopResult> {
   const { directiveId } = input;
+  const db = version.oneWorkflow ? local : steps;
   let phase: LoopPhase = "policy";
   let directiveStatus: string | null = null;
   let attempt = 0;
@@ -226,12 +252,11 @@ export async function runDirectiveLoop(
     }
     deciding = true;
     try {
-      const reply = await refusedAs(() =>
-        steps.recordDecision({ directiveId, decision: kind, ...by })
-      ).catch((error) => {
-        learnStored(error);
-        throw error;
-      });
+      const reply = await refusedAs(() => db.recordDecision({ directiveId, decision: kind, ...by }))
+        .catch((error) => {
+          learnStored(error);
+          throw error;
+        });
       // An approval short of the quorum leaves the directive proposed.
       if (reply.directiveStatus !== "proposed") decided = reply.decision;
       if (reply.approvals !== undefined && reply.required !== undefined) {
@@ -258,7 +283,7 @@ export async function runDirectiveLoop(
   /** Checks an abort's signature with the worker before the loop acts on it. */
   async function verifiedAbort(by: Attribution): Promise<void> {
     if (version.signedDecisions()) {
-      await refusedAs(() => steps.verifyAbort({ directiveId, ...by }));
+      await refusedAs(() => db.verifyAbort({ directiveId, ...by }));
     }
     requestAbort(by);
   }
@@ -325,13 +350,23 @@ export async function runDirectiveLoop(
   }
 
   async function abort(by: Attribution): Promise<LoopResult> {
-    const status = await steps.finishDirective({ directiveId, to: "aborted", ...by });
+    // A run made ready by the auto-approval and never started ends with the directive.
+    if (pendingRun !== null) {
+      await CancellationScope.nonCancellable(() =>
+        db.endRun({ runId: pendingRun!, status: "canceled", message: "canceled by abort" })
+      );
+      pendingRun = null;
+    }
+    const status = await db.finishDirective({ directiveId, to: "aborted", ...by });
     return end(status as LoopResult["status"], by.reason);
   }
 
-  // 1. Policy (a stored verdict is reused, so a restarted loop resumes).
-  const step = await steps.evaluateDirectivePolicy(directiveId);
+  // 1. Policy (a stored verdict is reused, so a restarted loop resumes); the
+  // single-workflow loop also records an auto-approval and readies attempt 1.
+  const admission = version.oneWorkflow ? await local.admitDirective(directiveId) : undefined;
+  const step = admission ?? await steps.evaluateDirectivePolicy(directiveId);
   directiveStatus = step.status;
+  let pendingRun = admission?.runId ?? null;
   attempt = step.lastAttempt;
   if (step.status === "blocked") return end("blocked", step.reason);
   if (step.status === "complete" || step.status === "aborted") {
@@ -340,7 +375,10 @@ export async function runDirectiveLoop(
 
   // 2. The approval gate.
   if (step.status === "proposed") {
-    if (step.autoApprove) {
+    if (admission?.autoApproved) {
+      decided = "approved";
+      directiveStatus = admission.directiveStatus;
+    } else if (step.autoApprove) {
       await decide("approved", { actor: step.policyActor, reason: "auto-approved by policy" });
     } else {
       enter("awaiting_approval");
@@ -360,9 +398,21 @@ export async function runDirectiveLoop(
   }
   if (abortRequest !== undefined) return await abort(abortRequest);
 
-  // 3. Execution: one child workflow per attempt.
+  // 3. Execution: one attempt at a time, as an activity of this workflow or
+  // (earlier types) a child workflow.
   enter("executing");
-  directiveStatus = await steps.startExecution(directiveId);
+  if (!version.oneWorkflow) directiveStatus = await steps.startExecution(directiveId);
+  const attemptHere = async (n: number): Promise<ExecutionResult> => {
+    let id = pendingRun;
+    pendingRun = null;
+    if (id === null) {
+      const begun = await local.beginAttempt({ directiveId, attempt: n });
+      directiveStatus = begun.directiveStatus;
+      id = begun.runId;
+    }
+    runId = id;
+    return await runAttempt(local, id, step.timeboxSeconds);
+  };
   let outcome: ExecutionResult | undefined;
   let next = resumeAttempt(step);
   let limit = input.maxAttempts;
@@ -371,13 +421,16 @@ export async function runDirectiveLoop(
     executionScope = new CancellationScope();
     try {
       outcome = await executionScope.run(() =>
-        executeChild(version.sandboxedExecution() ? executionWorkflowV2 : executionWorkflow, {
-          workflowId: executionWorkflowId(directiveId, attempt),
-          args: [{ directiveId, attempt, timeboxSeconds: step.timeboxSeconds }],
-          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          workflowIdReusePolicy: "ALLOW_DUPLICATE",
-        })
+        version.oneWorkflow ? attemptHere(attempt) : executeChild(
+          version.sandboxedExecution() ? executionWorkflowV2 : executionWorkflow,
+          {
+            workflowId: executionWorkflowId(directiveId, attempt),
+            args: [{ directiveId, attempt, timeboxSeconds: step.timeboxSeconds }],
+            cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            workflowIdReusePolicy: "ALLOW_DUPLICATE",
+          },
+        )
       );
     } catch (error) {
       if (!(isCancellation(error) || error instanceof ChildWorkflowFailure)) throw error;
@@ -412,7 +465,17 @@ export async function runDirectiveLoop(
   }
 
   // 4. Evaluation observes; whatever happens to it, the outcome stands.
+  // 5. Complete: the loop ran to its end (the run records success or failure).
   enter("evaluating");
+  const completion = `run ${outcome.status} with outcome ${outcome.outcome}: ${outcome.message}`;
+  if (version.oneWorkflow) {
+    const concluded = await local.concludeDirective({
+      directiveId,
+      runId: outcome.runId,
+      reason: completion,
+    });
+    return end(concluded as LoopResult["status"], outcome.message);
+  }
   try {
     await observe.evaluateRun({ directiveId, runId: outcome.runId });
   } catch {
@@ -424,7 +487,7 @@ export async function runDirectiveLoop(
     directiveId,
     to: "complete",
     actor: "keel",
-    reason: `run ${outcome.status} with outcome ${outcome.outcome}: ${outcome.message}`,
+    reason: completion,
   });
   return end(status as LoopResult["status"], outcome.message);
 }
