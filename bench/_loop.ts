@@ -129,15 +129,18 @@ export async function historyFootprint(
 export interface BareBaseline {
   /**
    * Runs one bare workflow with `activities` no-op activities to the end: 1
-   * is the least a user writes to run an action durably.
+   * is the least a user writes to run an action durably. `local` runs them
+   * as local activities.
    */
-  run(activities: number): Promise<void>;
+  run(activities: number, kind?: "regular" | "local"): Promise<void>;
   /** Stops its worker. */
   stop(): Promise<void>;
 }
 
 /** Bundles `bench/bare/workflows.ts` and starts a worker for it on the harness's server. */
-export async function startBareBaseline(h: LoopHarness): Promise<BareBaseline> {
+export async function startBareBaseline(
+  h: { readonly server: { readonly address: string }; readonly client: Client },
+): Promise<BareBaseline> {
   const connection = await NativeConnection.connect({ address: h.server.address });
   const taskQueue = `bare-${crypto.randomUUID()}`;
   const workflowBundle = await bundleWorkflowCode({
@@ -154,12 +157,11 @@ export async function startBareBaseline(h: LoopHarness): Promise<BareBaseline> {
   const running = worker.run();
   const client: Client = h.client;
   return {
-    async run(activities) {
-      await client.workflow.execute<typeof bareWorkflow>("bareWorkflow", {
-        taskQueue,
-        workflowId: `bare-${crypto.randomUUID()}`,
-        args: [activities],
-      });
+    async run(activities, kind = "regular") {
+      await client.workflow.execute<typeof bareWorkflow>(
+        kind === "local" ? "bareLocalWorkflow" : "bareWorkflow",
+        { taskQueue, workflowId: `bare-${crypto.randomUUID()}`, args: [activities] },
+      );
     },
     async stop() {
       worker.shutdown();

@@ -7,13 +7,20 @@
  *
  * @module
  */
-import { proxyActivities } from "@temporalio/workflow";
+import { proxyActivities, proxyLocalActivities } from "@temporalio/workflow";
 import type { BareActivities } from "./activities.ts";
 
 const { noop } = proxyActivities<BareActivities>({ startToCloseTimeout: "30 seconds" });
+const local = proxyLocalActivities<BareActivities>({ startToCloseTimeout: "30 seconds" });
 
 /** Runs `count` no-op activities in sequence and returns how many ran. */
 export async function bareWorkflow(count: number): Promise<number> {
   for (let i = 0; i < count; i++) await noop();
+  return count;
+}
+
+/** Runs `count` no-op local activities in sequence (`bench/floor.ts`). */
+export async function bareLocalWorkflow(count: number): Promise<number> {
+  for (let i = 0; i < count; i++) await local.noop();
   return count;
 }
