@@ -1,9 +1,11 @@
 /**
- * `deno task bench [--quick | --smoke]`: Keel's benchmarks on a real dev
+ * `deno task bench [--quick | --smoke | --check]`: Keel's benchmarks on a real dev
  * server and the real Postgres. Writes bench/results/latest.json and
  * latest.md, and copies the goals and end-to-end tables into README.md's
  * benchmark block. `--smoke` runs every measurement once at a tiny scale and
- * writes nothing (a check that the bench works). Not part of the test command.
+ * writes nothing (a check that the bench works). `--check` prints each goal
+ * of the last run with its measured value and PASS/FAIL, and runs nothing.
+ * Not part of the test command.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import {
 } from "./_loop.ts";
 import { machineInfo } from "./_machine.ts";
 import { measureMemory } from "./_memory.ts";
+import { goals } from "./_goals.ts";
 import { withBlock } from "./_readme.ts";
 import { type BenchResults, renderMarkdown, type ThroughputLevel } from "./_report.ts";
 import { measureWorkerStart } from "./worker_start.ts";
@@ -67,11 +70,24 @@ function progress(message: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-async function main(args: string[]): Promise<void> {
-  const unknown = args.filter((arg) => arg !== "--quick" && arg !== "--smoke");
-  if (unknown.length > 0) {
-    throw new Error(`Unknown argument "${unknown[0]}"; use --quick, --smoke or none`);
+/** `--check`: each goal of the last run (bench/results/latest.json), measured and PASS/FAIL. */
+async function check(): Promise<void> {
+  const results = JSON.parse(
+    await Deno.readTextFile("bench/results/latest.json"),
+  ) as BenchResults;
+  console.log(`goals of the run at commit ${results.machine.gitCommit} (${results.startedAt}):`);
+  for (const g of goals(results)) {
+    const mark = g.met === undefined ? "  –  " : g.met ? "PASS " : "FAIL ";
+    console.log(`${mark} ${g.what}: ${g.measured} (goal ${g.target})`);
   }
+}
+
+async function main(args: string[]): Promise<void> {
+  const unknown = args.filter((arg) => !["--quick", "--smoke", "--check"].includes(arg));
+  if (unknown.length > 0) {
+    throw new Error(`Unknown argument "${unknown[0]}"; use --quick, --smoke, --check or none`);
+  }
+  if (args.includes("--check")) return await check();
   const quick = args.includes("--quick");
   const smoke = args.includes("--smoke");
   const scale = smoke ? SMOKE : quick ? QUICK : FULL;
