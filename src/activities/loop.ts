@@ -11,7 +11,11 @@
 import { inOneTransaction, type Sql } from "../db/mod.ts";
 import type { PolicyStep } from "../policy/mod.ts";
 import { createDecisionActivities, type DecisionActivityDeps } from "./decisions.ts";
-import { createDirectiveActivities, type DirectiveActivityDeps } from "./directive.ts";
+import {
+  createDirectiveActivities,
+  type DirectiveActivities,
+  type DirectiveActivityDeps,
+} from "./directive.ts";
 import type { EvaluationInput, EvaluationScore as Score } from "../evaluation/mod.ts";
 import { evaluationInput, recordScore, scoreRun } from "./_evaluate.ts";
 
@@ -37,8 +41,10 @@ export function createLoopActivities(deps: LoopActivityDeps) {
   });
 
   /** `approved → executing` (kept when already executing) and the attempt's run. */
-  async function begin(sql: Sql, request: { directiveId: string; attempt: number }) {
-    const { directive } = over(sql);
+  async function begin(
+    directive: DirectiveActivities,
+    request: { directiveId: string; attempt: number },
+  ) {
     const directiveStatus = await directive.startExecution(request.directiveId);
     const runId = await directive.createRun(request);
     return { directiveStatus, runId };
@@ -59,7 +65,7 @@ export function createLoopActivities(deps: LoopActivityDeps) {
     async beginAttempt(
       request: { directiveId: string; attempt: number },
     ): Promise<{ directiveStatus: string; runId: string }> {
-      return await inOneTransaction(deps.sql, (sql) => begin(sql, request));
+      return await inOneTransaction(deps.sql, (sql) => begin(over(sql).directive, request));
     },
 
     /**
@@ -74,30 +80,30 @@ export function createLoopActivities(deps: LoopActivityDeps) {
     async concludeDirective(
       request: { directiveId: string; runId: string; reason: string },
     ): Promise<string> {
-      const complete = (sql: Sql) =>
-        over(sql).directive.finishDirective({
+      const read = (sql: Sql) => evaluationInput(sql, request).catch(() => null);
+      const score = (input: EvaluationInput | null) =>
+        input === null ? Promise.resolve(null) : scoreRun(deps, input);
+      /** Records the score, if any, and completes the directive. */
+      const finish = async (sql: Sql, input: EvaluationInput | null, scored: Score | null) => {
+        if (input !== null && scored !== null) {
+          await recordScore(sql, deps.evaluator, input, scored);
+        }
+        return await over(sql).directive.finishDirective({
           directiveId: request.directiveId,
           to: "complete",
           actor: "keel",
           reason: request.reason,
         });
-      const record = async (sql: Sql, input: EvaluationInput | null, score: Score | null) => {
-        if (input !== null && score !== null) await recordScore(sql, deps.evaluator, input, score);
       };
-      const read = (sql: Sql) => evaluationInput(sql, request).catch(() => null);
       if (deps.evaluator.inProcess) {
         return await inOneTransaction(deps.sql, async (sql) => {
           const input = await read(sql);
-          await record(sql, input, input === null ? null : await scoreRun(deps, input));
-          return await complete(sql);
+          return await finish(sql, input, await score(input));
         });
       }
       const input = await read(deps.sql);
-      const score = input === null ? null : await scoreRun(deps, input);
-      return await inOneTransaction(deps.sql, async (sql) => {
-        await record(sql, input, score);
-        return await complete(sql);
-      });
+      const scored = await score(input);
+      return await inOneTransaction(deps.sql, (sql) => finish(sql, input, scored));
     },
   };
 
@@ -116,7 +122,10 @@ export function createLoopActivities(deps: LoopActivityDeps) {
     if (reply.directiveStatus !== "approved") {
       return { ...step, directiveStatus: reply.directiveStatus, autoApproved: true, runId: null };
     }
-    const begun = await begin(sql, { directiveId, attempt: Math.max(1, step.lastAttempt) });
+    const begun = await begin(directive, {
+      directiveId,
+      attempt: Math.max(1, step.lastAttempt),
+    });
     return { ...step, ...begun, autoApproved: true };
   }
 }

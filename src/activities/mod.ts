@@ -58,12 +58,10 @@ export interface ActivityDeps {
 
 /** Builds every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
-  const directive = createDirectiveActivities(deps);
-  const decisions = createDecisionActivities(deps);
   return {
     ...createPingActivities(deps),
-    ...directive,
-    ...decisions,
+    ...createDirectiveActivities(deps),
+    ...createDecisionActivities(deps),
     ...createLoopActivities(deps),
     ...createReconcileActivities(deps),
     ...createAnchorActivities(deps),

@@ -57,11 +57,19 @@ export type LoopState =
   | { readonly state: "ended"; readonly status: string }
   | { readonly state: "absent" };
 
-function isDeadline(error: unknown): boolean {
+/** Whether `error` or one of its causes (at most 8 deep) is a gRPC status that `matches`. */
+function hasCause(
+  error: unknown,
+  matches: (status: { code?: unknown; message?: unknown }) => boolean,
+): boolean {
   for (let e: unknown = error, i = 0; e && i < 8; e = (e as { cause?: unknown }).cause, i++) {
-    if ((e as { code?: unknown }).code === 4) return true;
+    if (matches(e as { code?: unknown; message?: unknown })) return true;
   }
   return false;
+}
+
+function isDeadline(error: unknown): boolean {
+  return hasCause(error, ({ code }) => code === 4);
 }
 
 async function withDeadline<T>(
@@ -91,11 +99,11 @@ async function withDeadline<T>(
  * idempotent and a new send carries a new signature).
  */
 export function isDroppedUpdate(error: unknown): boolean {
-  for (let e: unknown = error, i = 0; e && i < 8; e = (e as { cause?: unknown }).cause, i++) {
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    if (code === 9 && String(message).includes("unexpected workflow task failure")) return true;
-  }
-  return false;
+  return hasCause(
+    error,
+    ({ code, message }) =>
+      code === 9 && String(message).includes("unexpected workflow task failure"),
+  );
 }
 
 /** Sends an Update, again (at most twice more) when the server dropped it. */

@@ -52,14 +52,7 @@ export function memoryAnswerer(
           throw error;
         }
         const value = await perform(memory, request);
-        reply(
-          value === undefined ? { kind: "memory_reply", id, ok: true } : {
-            kind: "memory_reply",
-            id,
-            ok: true,
-            value,
-          },
-        );
+        reply({ kind: "memory_reply", id, ok: true, ...(value === undefined ? {} : { value }) });
       } catch (error) {
         reply({
           kind: "memory_reply",

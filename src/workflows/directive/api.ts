@@ -12,13 +12,13 @@ export function directiveWorkflowId(directiveId: string): string {
   return `directive-${directiveId}`;
 }
 
-/** The workflow id of one execution attempt. */
 /**
  * The workflow type every new directive loop starts as (the single-workflow
  * loop). Loops already open under an earlier type keep it until they end.
  */
 export const LOOP_WORKFLOW_TYPE = "directiveWorkflowV3";
 
+/** The workflow id of one execution attempt (a child of the loops before the single-workflow loop). */
 export function executionWorkflowId(directiveId: string, attempt: number): string {
   return `directive-${directiveId}-attempt-${attempt}`;
 }

@@ -465,10 +465,10 @@ export async function runDirectiveLoop(
   }
 
   // 4. Evaluation observes; whatever happens to it, the outcome stands.
-  // 5. Complete: the loop ran to its end (the run records success or failure).
   enter("evaluating");
   const completion = `run ${outcome.status} with outcome ${outcome.outcome}: ${outcome.message}`;
   if (version.oneWorkflow) {
+    // 5, with 4 in the same step: complete (the run records success or failure).
     const concluded = await local.concludeDirective({
       directiveId,
       runId: outcome.runId,
