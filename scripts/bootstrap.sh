@@ -91,6 +91,68 @@ keel_need_versitygw() {
   keel_say "built $keel_cache/bin/versitygw in $((SECONDS - started)) s"
 }
 
+# The production-shaped cluster (scripts/cluster.sh, docs/deploy.md): a real
+# Temporal server with PostgreSQL persistence and its SQL schema tool, built
+# from Go modules (ADR 0020); the schema files are copied from the module.
+keel_temporal_server_version="v1.29.1"
+
+keel_need_temporal_server() {
+  local dir="$keel_cache/temporal-server-$keel_temporal_server_version"
+  if [ -x "$dir/bin/temporal-server" ] && [ -x "$dir/bin/temporal-sql-tool" ] && [ -d "$dir/schema" ]; then
+    keel_say "temporal server found in cache: $dir"
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    keel_say "the Temporal server (for scripts/cluster.sh) is missing and Go is not installed"
+    return 1
+  fi
+  keel_say "building the Temporal server $keel_temporal_server_version and its SQL tool (about 3 minutes on 2 cores)"
+  local started=$SECONDS
+  mkdir -p "$dir/bin"
+  local gobin="$dir/gobin"
+  if ! GOBIN="$gobin" GOFLAGS=-mod=mod go install \
+    "go.temporal.io/server/cmd/server@$keel_temporal_server_version" \
+    "go.temporal.io/server/cmd/tools/sql@$keel_temporal_server_version" >&2; then
+    keel_say "go install go.temporal.io/server@$keel_temporal_server_version failed; see docs/decisions/0020_cluster_from_go_modules.md"
+    return 1
+  fi
+  mv "$gobin/server" "$dir/bin/temporal-server"
+  mv "$gobin/sql" "$dir/bin/temporal-sql-tool"
+  rmdir "$gobin"
+  local src
+  src="$(go env GOMODCACHE)/go.temporal.io/server@$keel_temporal_server_version/schema"
+  rm -rf "$dir/schema" && cp -r "$src" "$dir/schema" && chmod -R u+w "$dir/schema"
+  keel_say "built the Temporal server in $((SECONDS - started)) s"
+}
+
+# Jaeger, the trace backend of the cluster. Its go.mod has replace directives,
+# so `go install` refuses it; a scratch module takes it as a tool instead.
+keel_jaeger_version="v1.75.0"
+
+keel_need_jaeger() {
+  local bin="$keel_cache/bin/jaeger-$keel_jaeger_version"
+  if [ -x "$bin" ]; then
+    keel_say "jaeger found in cache: $bin"
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    keel_say "jaeger (the cluster's trace backend) is missing and Go is not installed"
+    return 1
+  fi
+  keel_say "building jaeger $keel_jaeger_version (about 4 minutes on 2 cores)"
+  local started=$SECONDS
+  local work="$keel_cache/jaeger-build"
+  rm -rf "$work" && mkdir -p "$work" "$keel_cache/bin"
+  if ! (cd "$work" && go mod init keel.local/jaeger-build >&2 2>/dev/null &&
+    GOFLAGS=-mod=mod go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$keel_jaeger_version" >&2 &&
+    go build -o "$bin" github.com/jaegertracing/jaeger/cmd/jaeger >&2); then
+    keel_say "building jaeger $keel_jaeger_version failed; see docs/decisions/0020_cluster_from_go_modules.md"
+    return 1
+  fi
+  rm -rf "$work"
+  keel_say "built $bin in $((SECONDS - started)) s"
+}
+
 keel_need_postgres() {
   if [ "${KEEL_SKIP_POSTGRES:-}" = "1" ]; then
     keel_say "skipping the system PostgreSQL check (KEEL_SKIP_POSTGRES=1)"
