@@ -173,6 +173,9 @@ export async function startBareBaseline(
 
 /** Postgres activity of one database, as counters. */
 interface DbCounters {
+  /** The settled transaction count before the table statistics were read. */
+  readonly xactsBeforeRead: number;
+  /** The settled transaction count after: reading the statistics is transactions too. */
   readonly xacts: number;
   readonly rows: number;
   readonly byTable: Record<string, number>;
@@ -218,11 +221,11 @@ async function settledXacts(admin: Sql, database: string, quietMs: number): Prom
 }
 
 async function counters(h: LoopHarness, admin: Sql, quietMs: number): Promise<DbCounters> {
-  await settledXacts(admin, h.db.name, quietMs);
+  const xactsBeforeRead = await settledXacts(admin, h.db.name, quietMs);
   const byTable = await tableWrites(h.db.ownerUrl);
   const xacts = await settledXacts(admin, h.db.name, 2000);
   const rows = Object.values(byTable).reduce((sum, value) => sum + value, 0);
-  return { xacts, rows, byTable };
+  return { xactsBeforeRead, xacts, rows, byTable };
 }
 
 /** Postgres cost of one directive, from statistics deltas. */
@@ -257,7 +260,9 @@ export async function measureDbCost(
     }
     return {
       directives: options.directives,
-      xactsPerDirective: (after.xacts - before.xacts) / options.directives,
+      // From after the first reading to before the second: the bench's own
+      // reads of the statistics are not the directives' transactions.
+      xactsPerDirective: (after.xactsBeforeRead - before.xacts) / options.directives,
       rowsPerDirective: (after.rows - before.rows) / options.directives,
       rowsByTable,
     };

@@ -68,3 +68,15 @@ export async function machineInfo(sql: Sql): Promise<MachineInfo> {
     gitCommit: await gitCommit(),
   };
 }
+
+/**
+ * CPU seconds (user + system) a process has used, with those of its children
+ * it has waited for (a worker's module processes); read through `cat` like the
+ * sandbox tests.
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output();
+  const stat = new TextDecoder().decode(out.stdout);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+}

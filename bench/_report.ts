@@ -33,6 +33,8 @@ export interface BenchResults {
   readonly workerStart: WorkerStart;
   readonly memory: readonly MemoryPoint[];
   readonly hotPaths: HotPaths;
+  /** The Temporal server it ran on, when not a dev server of its own (`--temporal`). */
+  readonly temporalAddress?: string;
 }
 
 /** The heading of the section README.md shows, beside the run line and the goals. */
@@ -156,7 +158,11 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     runLine(results),
     `Machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os} (kernel ${m.kernel}); ` +
-    `Deno ${m.deno}, ${m.postgres}, Temporal CLI ${m.temporalCli} (dev server, SQLite in memory). ` +
+    `Deno ${m.deno}, ${m.postgres}, ${
+      results.temporalAddress === undefined
+        ? `Temporal CLI ${m.temporalCli} (dev server, SQLite in memory)`
+        : `the Temporal server at ${results.temporalAddress} (scripts/cluster.sh: 1.29.1 on PostgreSQL)`
+    }. ` +
     `Load average at start ${m.loadavgAtStart.map((v) => v.toFixed(2)).join(" ")}, at end ${
       results.loadavgAtEnd.map((v) => v.toFixed(2)).join(" ")
     }.`,

@@ -13,15 +13,8 @@ import { Client } from "@temporalio/client";
 import { NativeConnection } from "@temporalio/worker";
 import { type DevServer, startDevServer } from "../tests/_temporal.ts";
 import { startBareBaseline } from "./_loop.ts";
+import { cpuSeconds } from "./_machine.ts";
 import { percentile } from "./_stats.ts";
-
-/** CPU seconds (user + system) a process has used; read through `cat` like the sandbox tests. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output();
-  const stat = new TextDecoder().decode(out.stdout);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface Row {
   readonly server: string;

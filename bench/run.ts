@@ -1,8 +1,10 @@
 /**
- * `deno task bench [--quick | --smoke | --check]`: Keel's benchmarks on a real dev
- * server and the real Postgres. Writes bench/results/latest.json and
- * latest.md, and copies the goals and end-to-end tables into README.md's
- * benchmark block. `--smoke` runs every measurement once at a tiny scale and
+ * `deno task bench [--quick | --smoke | --check] [--temporal=HOST:PORT]`: Keel's
+ * benchmarks on a real dev server and the real Postgres. Writes
+ * bench/results/latest.json and latest.md, and copies the goals and end-to-end
+ * tables into README.md's benchmark block. With `--temporal`, everything runs on
+ * that server instead (the cluster's PostgreSQL-backed one, docs/deploy.md) and
+ * the results go to bench/results/postgres.json and postgres.md only. `--smoke` runs every measurement once at a tiny scale and
  * writes nothing (a check that the bench works). `--check` prints each goal
  * of the last run with its measured value and PASS/FAIL, and runs nothing.
  * Not part of the test command.
@@ -70,24 +72,51 @@ function progress(message: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-/** `--check`: each goal of the last run (bench/results/latest.json), measured and PASS/FAIL. */
+/**
+ * `--check`: each goal of the last run (bench/results/latest.json, and
+ * postgres.json when a run on the PostgreSQL-backed server exists), measured and PASS/FAIL.
+ */
 async function check(): Promise<void> {
-  const results = JSON.parse(
-    await Deno.readTextFile("bench/results/latest.json"),
-  ) as BenchResults;
-  console.log(`goals of the run at commit ${results.machine.gitCommit} (${results.startedAt}):`);
-  for (const g of goals(results)) {
-    const mark = g.met === undefined ? "  –  " : g.met ? "PASS " : "FAIL ";
-    console.log(`${mark} ${g.what}: ${g.measured} (goal ${g.target})`);
+  for (
+    const [file, server] of [["latest", "the dev server"], ["postgres", "Temporal on PostgreSQL"]]
+  ) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`bench/results/${file}.json`);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound && file === "postgres") continue;
+      throw error;
+    }
+    const results = JSON.parse(text) as BenchResults;
+    console.log(
+      `goals of the run on ${server} at commit ${results.machine.gitCommit} (${results.startedAt}):`,
+    );
+    for (const g of goals(results)) {
+      const mark = g.met === undefined ? "  –  " : g.met ? "PASS " : "FAIL ";
+      console.log(`${mark} ${g.what}: ${g.measured} (goal ${g.target})`);
+    }
   }
 }
 
+const TEMPORAL_FLAG = "--temporal=";
+
 async function main(args: string[]): Promise<void> {
-  const unknown = args.filter((arg) => !["--quick", "--smoke", "--check"].includes(arg));
+  const unknown = args.filter((arg) =>
+    !["--quick", "--smoke", "--check"].includes(arg) && !arg.startsWith(TEMPORAL_FLAG)
+  );
   if (unknown.length > 0) {
-    throw new Error(`Unknown argument "${unknown[0]}"; use --quick, --smoke, --check or none`);
+    throw new Error(
+      `Unknown argument "${
+        unknown[0]
+      }"; use --quick, --smoke, --check, --temporal=HOST:PORT or none`,
+    );
   }
   if (args.includes("--check")) return await check();
+  const temporalAddress = args.find((arg) => arg.startsWith(TEMPORAL_FLAG))
+    ?.slice(TEMPORAL_FLAG.length);
+  if (temporalAddress !== undefined && !/^[\w.-]+:\d{1,5}$/.test(temporalAddress)) {
+    throw new Error(`--temporal="${temporalAddress}" must be HOST:PORT`);
+  }
   const quick = args.includes("--quick");
   const smoke = args.includes("--smoke");
   const scale = smoke ? SMOKE : quick ? QUICK : FULL;
@@ -98,8 +127,10 @@ async function main(args: string[]): Promise<void> {
   progress("hot paths");
   const hotPaths = measureHotPaths({ schema, policy, repeats: 5, ms: scale.hotPathMs });
 
-  progress("starting dev server, database, worker");
-  const h = await startLoopHarness();
+  progress(`starting ${temporalAddress ?? "a dev server"}, database, worker`);
+  const h = await startLoopHarness(
+    temporalAddress === undefined ? {} : { temporalAddress },
+  );
   const bare = await startBareBaseline(h);
   try {
     const machine = await machineInfo(h.sql);
@@ -171,13 +202,16 @@ async function main(args: string[]): Promise<void> {
       workerStart,
       memory,
       hotPaths,
+      ...(temporalAddress === undefined ? {} : { temporalAddress }),
     };
     const markdown = renderMarkdown(results);
     console.log(markdown);
     if (smoke) return;
     await Deno.mkdir("bench/results", { recursive: true });
-    await Deno.writeTextFile("bench/results/latest.json", JSON.stringify(results, null, 2) + "\n");
-    await Deno.writeTextFile("bench/results/latest.md", markdown);
+    const name = temporalAddress === undefined ? "latest" : "postgres";
+    await Deno.writeTextFile(`bench/results/${name}.json`, JSON.stringify(results, null, 2) + "\n");
+    await Deno.writeTextFile(`bench/results/${name}.md`, markdown);
+    if (temporalAddress !== undefined) return;
     await Deno.writeTextFile(
       "README.md",
       withBlock(await Deno.readTextFile("README.md"), markdown),

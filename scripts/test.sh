@@ -8,6 +8,9 @@ keel_bootstrap
 keel_need_versitygw
 keel_need_chromium
 keel_need_compose_check
+# The production-shaped cluster of tests/cluster_test.ts (docs/deploy.md).
+keel_need_temporal_server
+keel_need_jaeger
 export KEEL_VERSITYGW_BIN="$keel_cache/bin/versitygw"
 export KEEL_COMPOSE_CHECK_BIN="$keel_compose_check_bin"
 deno install --frozen --quiet

@@ -53,8 +53,8 @@ export async function testPolicy(
 
 /** Everything a loop test needs. */
 export interface LoopHarness {
-  /** The dev server. */
-  readonly server: DevServer;
+  /** The Temporal server: a dev server of its own, or the one it was given. */
+  readonly server: Pick<DevServer, "address" | "stop">;
   /** The database. */
   readonly db: TestDatabase;
   /** An app-role pool for assertions. */
@@ -107,11 +107,18 @@ export interface LoopHarnessOptions {
   readonly moduleEnv?: Readonly<Record<string, string>>;
   /** Workflows the worker keeps cached (default: the SDK's). */
   readonly maxCachedWorkflows?: number;
+  /**
+   * A running Temporal server to use (host:port) instead of a new dev server,
+   * e.g. the cluster's PostgreSQL-backed one; its namespace `default` must exist.
+   */
+  readonly temporalAddress?: string;
 }
 
 /** Starts a dev server, a database and (unless told not to) a worker. */
 export async function startLoopHarness(options: LoopHarnessOptions = {}): Promise<LoopHarness> {
-  const server = await startDevServer();
+  const server: LoopHarness["server"] = options.temporalAddress === undefined
+    ? await startDevServer()
+    : { address: options.temporalAddress, stop: () => Promise.resolve() };
   const db = await createMigratedDatabase();
   const sql = connect(db.appUrl, { max: 4 });
   const connection = await NativeConnection.connect({ address: server.address });
