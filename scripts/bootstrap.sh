@@ -91,6 +91,42 @@ keel_need_versitygw() {
   keel_say "built $keel_cache/bin/versitygw in $((SECONDS - started)) s"
 }
 
+# The compose file checker tests/compose_test.ts runs (ADR 0021): a small Go
+# program in tools/compose_check that loads docker-compose.yml with compose-go,
+# the loader Docker Compose uses, pinned in its go.mod/go.sum. The binary's name
+# carries the compose-go version and a hash of the tool's sources, so an edit
+# rebuilds it. Sets keel_compose_check_bin.
+keel_compose_go_version="v2.16.2"
+
+keel_need_compose_check() {
+  local tool
+  tool="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools/compose_check" && pwd)" || {
+    keel_say "tools/compose_check is missing beside scripts/"
+    return 1
+  }
+  local digest
+  digest=$(cat "$tool/go.mod" "$tool/go.sum" "$tool"/*.go | sha256sum | cut -c1-12)
+  keel_compose_check_bin="$keel_cache/bin/keel-compose-check-$keel_compose_go_version-$digest"
+  if [ -x "$keel_compose_check_bin" ]; then
+    keel_say "keel-compose-check found in cache: $keel_compose_check_bin"
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    keel_say "keel-compose-check (the compose file checker the tests use) is missing and Go is not installed"
+    return 1
+  fi
+  keel_say "building keel-compose-check with compose-go $keel_compose_go_version"
+  mkdir -p "$keel_cache/bin"
+  local started=$SECONDS
+  if ! (cd "$tool" && go build -buildvcs=false -trimpath -o "$keel_compose_check_bin.tmp" .) >&2; then
+    rm -f "$keel_compose_check_bin.tmp"
+    keel_say "go build in $tool failed; see docs/decisions/0021_compose_go_validation.md"
+    return 1
+  fi
+  mv "$keel_compose_check_bin.tmp" "$keel_compose_check_bin"
+  keel_say "built $keel_compose_check_bin in $((SECONDS - started)) s"
+}
+
 # The production-shaped cluster (scripts/cluster.sh, docs/deploy.md): a real
 # Temporal server with PostgreSQL persistence and its SQL schema tool, built
 # from Go modules (ADR 0020); the schema files are copied from the module.

@@ -7,6 +7,8 @@ source scripts/bootstrap.sh
 keel_bootstrap
 keel_need_versitygw
 keel_need_chromium
+keel_need_compose_check
 export KEEL_VERSITYGW_BIN="$keel_cache/bin/versitygw"
+export KEEL_COMPOSE_CHECK_BIN="$keel_compose_check_bin"
 deno install --frozen --quiet
 exec deno task ok

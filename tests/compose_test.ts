@@ -1,156 +1,61 @@
 /**
- * Static checks of `docker-compose.yml`, `Dockerfile` and the collector config.
- * No Docker engine runs here, so these guard what can be checked without one:
- * pinned images, healthchecks, start-up gating, env names and layer order.
+ * `docker-compose.yml` as a real compose implementation reads it: the file is
+ * loaded with compose-go (the loader Docker Compose uses; `tools/compose_check`,
+ * ADR 0021) with interpolation, schema validation and consistency checks on,
+ * and these tests read the normalized model it prints. No Docker engine runs
+ * here; what needs none is checked: pinned images, healthchecks, start-up
+ * gating, volumes, database roles, permission sets, ports, env names, and the
+ * Dockerfile's layer order, which no compose loader reads.
  *
  * @module
  */
-import { assert, assertEquals } from "@std/assert";
-import { parse } from "yaml";
-import { ENV_VARS } from "../src/config/mod.ts";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import {
+  type ComposeService,
+  copySources,
+  envExampleNames,
+  grantsAll,
+  isPinned,
+  loadCompose,
+  loadProject,
+  parseDockerfile,
+  permissionSet,
+  REQUIRED_ENV,
+  ROOT,
+} from "./_compose.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const COMPLETION = "service_completed_successfully";
-const CONDITIONS = new Set(["service_healthy", COMPLETION]);
-
-type Mapping = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Mapping {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+const HEALTHY = "service_healthy";
+const KEEL_SERVICES = ["migrate", "worker", "api"];
 
 function readText(path: string): string {
   return Deno.readTextFileSync(new URL(path, ROOT));
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(new URL(path, ROOT));
-    return true;
-  } catch {
-    return false;
+const DENO_JSON = JSON.parse(readText("deno.json"));
+const INIT_SH = readText("deploy/postgres/init.sh");
+
+/** The value init.sh passes to psql as `-v name=value`. */
+function initVariable(name: string): string {
+  const match = new RegExp(`-v ${name}=([A-Za-z0-9_]+)`).exec(INIT_SH);
+  assert(match?.[1], `deploy/postgres/init.sh passes no -v ${name}=`);
+  return match[1];
+}
+
+function env(service: ComposeService | undefined, name: string): string | undefined {
+  return service?.environment?.[name] ?? undefined;
+}
+
+/** The deno command lines a service runs: its command and its healthcheck's. */
+function denoCommands(service: ComposeService): string[][] {
+  const lines: string[][] = [];
+  if (service.command?.[0] === "deno") lines.push([...service.command]);
+  const test = service.healthcheck?.test ?? [];
+  if (test[0] === "CMD" && test[1] === "deno") lines.push(test.slice(1));
+  if (test[0] === "CMD-SHELL" && /\bdeno\b/.test(test[1] ?? "")) {
+    lines.push((test[1] ?? "").split(/\s+/));
   }
-}
-
-function loadServices(): Record<string, Mapping> {
-  const compose: unknown = parse(readText("docker-compose.yml"));
-  assert(isRecord(compose) && isRecord(compose.services), "docker-compose.yml: no services map");
-  const services: Record<string, Mapping> = {};
-  for (const [name, service] of Object.entries(compose.services)) {
-    assert(isRecord(service), `service ${name}: not a map`);
-    services[name] = service;
-  }
-  return services;
-}
-
-/** True when `image` names an exact tag or digest, not `latest` and not interpolated. */
-function isPinned(image: string): boolean {
-  if (image.includes("$")) return false;
-  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
-  const lastPart = image.slice(image.lastIndexOf("/") + 1);
-  const colon = lastPart.lastIndexOf(":");
-  if (colon < 0) return false;
-  const tag = lastPart.slice(colon + 1);
-  return tag !== "" && tag !== "latest";
-}
-
-/** True when a compose `build` entry builds the repository's own Dockerfile. */
-function buildsDockerfile(build: unknown): boolean {
-  if (build === "." || build === "./") return true;
-  if (!isRecord(build)) return false;
-  const context = build.context ?? ".";
-  const dockerfile = build.dockerfile ?? "Dockerfile";
-  return (context === "." || context === "./") && dockerfile === "Dockerfile";
-}
-
-/** Names of a service's `depends_on` entries with their conditions (undefined when absent). */
-function dependencies(service: Mapping): Map<string, unknown> {
-  const deps = new Map<string, unknown>();
-  const raw = service.depends_on;
-  if (Array.isArray(raw)) {
-    for (const name of raw) deps.set(String(name), undefined);
-  } else if (isRecord(raw)) {
-    for (const [name, spec] of Object.entries(raw)) {
-      deps.set(name, isRecord(spec) ? spec.condition : undefined);
-    }
-  }
-  return deps;
-}
-
-/** Environment variable names set on a service, from either the map or the list form. */
-function envNames(service: Mapping): string[] {
-  const env = service.environment;
-  if (Array.isArray(env)) return env.map((entry) => String(entry).split("=")[0] ?? "");
-  return isRecord(env) ? Object.keys(env) : [];
-}
-
-/** Names in `.env.example`: `NAME=...` lines and commented `# NAME=...` lines. */
-function envExampleNames(text: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of text.split("\n")) {
-    const match = /^\s*(?:#\s*)?([A-Z][A-Z0-9_]*)=/.exec(line);
-    if (match?.[1]) names.add(match[1]);
-  }
-  return names;
-}
-
-/** Services that some other service waits on with `service_completed_successfully`. */
-function oneShotServices(services: Record<string, Mapping>): Set<string> {
-  const oneShot = new Set<string>();
-  for (const service of Object.values(services)) {
-    for (const [dep, condition] of dependencies(service)) {
-      if (condition === COMPLETION) oneShot.add(dep);
-    }
-  }
-  return oneShot;
-}
-
-/** One Dockerfile instruction, continuation lines joined; `line` is 1-based. */
-interface Instruction {
-  readonly line: number;
-  readonly keyword: string;
-  readonly args: string;
-}
-
-function parseDockerfile(text: string): Instruction[] {
-  const instructions: Instruction[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const start = i;
-    let body = (lines[i] ?? "").trim();
-    if (body === "" || body.startsWith("#")) continue;
-    while (body.endsWith("\\") && i + 1 < lines.length) {
-      body = `${body.slice(0, -1)} ${(lines[++i] ?? "").trim()}`;
-    }
-    const [keyword = "", ...rest] = body.split(/\s+/);
-    instructions.push({ line: start + 1, keyword: keyword.toUpperCase(), args: rest.join(" ") });
-  }
-  return instructions;
-}
-
-/** The words of a CMD/RUN argument, from the JSON (exec) form or the shell form. */
-function words(args: string): string[] {
-  if (args.startsWith("[")) {
-    const parsed: unknown = JSON.parse(args);
-    assert(Array.isArray(parsed), `not a JSON array: ${args}`);
-    return parsed.map(String);
-  }
-  return args.split(/\s+/);
-}
-
-/** Copy sources: every word but the last, ignoring `--flag` options. */
-function copySources(args: string): string[] {
-  const parts = words(args).filter((word) => !word.startsWith("--"));
-  return parts.slice(0, -1).map((part) => part.replace(/^\.\//, "").replace(/\/$/, ""));
-}
-
-/** True when a deno command line grants everything instead of a named set or explicit flags. */
-function grantsAll(argv: readonly string[]): boolean {
-  return argv.some((word) => word === "-A" || word === "--allow-all" || /^-[a-zA-Z]*A/.test(word));
-}
-
-function grantsExplicitly(argv: readonly string[]): boolean {
-  return argv.some((word) => /^(-P=|--permission-set=|--allow-)/.test(word));
+  return lines;
 }
 
 Deno.test("the checkers themselves reject what they should", () => {
@@ -160,10 +65,11 @@ Deno.test("the checkers themselves reject what they should", () => {
   assertEquals(isPinned("postgres:${TAG}"), false);
   assertEquals(isPinned("localhost:5000/postgres:17.2"), true);
   assertEquals(isPinned(`postgres@sha256:${"a".repeat(64)}`), true);
-  assertEquals(buildsDockerfile({ context: ".", dockerfile: "Other.Dockerfile" }), false);
   assertEquals(grantsAll(["deno", "run", "-A", "x.ts"]), true);
   assertEquals(grantsAll(["deno", "run", "-qA", "x.ts"]), true);
   assertEquals(grantsAll(["deno", "run", "-P=worker", "x.ts"]), false);
+  assertEquals(permissionSet(["deno", "run", "--quiet", "-P=serve", "x.ts"]), "serve");
+  assertEquals(permissionSet(["deno", "eval", "1"]), undefined);
   assertEquals([...envExampleNames("A=1\n# B_2=\n#C=x\nlower=1\n  # not a var\n")], [
     "A",
     "B_2",
@@ -173,207 +79,225 @@ Deno.test("the checkers themselves reject what they should", () => {
   assertEquals(copySources("--chown=deno:deno src ./src"), ["src"]);
 });
 
-Deno.test("every compose image is pinned to a tag, or built from the Dockerfile", () => {
-  for (const [name, service] of Object.entries(loadServices())) {
-    if (service.build !== undefined) {
-      assert(
-        buildsDockerfile(service.build),
-        `service ${name}: builds something other than ./Dockerfile`,
+Deno.test("compose-go loads the file with every required variable set", async () => {
+  const project = await loadProject();
+  assertEquals(project.name, "keel");
+  assertEquals(Object.keys(project.services).sort(), [
+    "api",
+    "jaeger",
+    "migrate",
+    "otel-collector",
+    "postgres",
+    "temporal",
+    "temporal-ui",
+    "worker",
+  ]);
+  assertEquals(Object.keys(project.volumes ?? {}).sort(), ["artifacts", "pgdata"]);
+});
+
+Deno.test("the load fails, naming the variable, when a required one is missing or empty", async () => {
+  for (const name of Object.keys(REQUIRED_ENV)) {
+    const { [name]: _, ...rest } = REQUIRED_ENV;
+    for (const env of [rest, { ...rest, [name]: "" }]) {
+      const result = await loadCompose(env);
+      assert(!result.ok, `docker-compose.yml loads with ${name}=${JSON.stringify(env[name])}`);
+      assertStringIncludes(
+        result.error,
+        `required variable ${name} is missing a value: set ${name}`,
       );
+    }
+  }
+  // Every use of a secret demands it: one `${NAME:-default}` elsewhere would still load.
+  const text = readText("docker-compose.yml");
+  for (const name of Object.keys(REQUIRED_ENV)) {
+    for (const match of text.matchAll(new RegExp(`\\$\\{${name}([^}]*)\\}`, "g"))) {
+      assert(
+        match[1]?.startsWith(":?"),
+        `docker-compose.yml: \${${name}${match[1]}} has a default`,
+      );
+    }
+  }
+});
+
+Deno.test("every image is pinned, or built from the repository's Dockerfile", async () => {
+  const root = ROOT.pathname.replace(/\/$/, "");
+  for (const [name, service] of Object.entries((await loadProject()).services)) {
+    if (service.build !== undefined) {
+      assertEquals(service.build, { context: root, dockerfile: "Dockerfile" }, `service ${name}`);
       continue;
     }
-    assert(typeof service.image === "string", `service ${name}: neither image nor build`);
+    assert(service.image, `service ${name}: neither image nor build`);
     assert(isPinned(service.image), `service ${name}: image ${service.image} is not pinned`);
   }
 });
 
-Deno.test("every long-running service has a healthcheck and one-shot jobs do not restart", () => {
-  const services = loadServices();
-  const oneShot = oneShotServices(services);
+Deno.test("every long-running service has a healthcheck; gates wait on health or completion", async () => {
+  const { services } = await loadProject();
+  const oneShot = new Set<string>();
+  for (const service of Object.values(services)) {
+    for (const [dep, spec] of Object.entries(service.depends_on ?? {})) {
+      if (spec.condition === COMPLETION) oneShot.add(dep);
+    }
+  }
+  assertEquals([...oneShot], ["migrate"]);
   for (const [name, service] of Object.entries(services)) {
     if (oneShot.has(name)) {
-      assert(
-        service.restart === undefined || service.restart === "no",
-        `one-shot ${name}: restarts`,
-      );
-      continue;
+      assertEquals(service.restart, "no", `one-shot ${name}: restart`);
+      assertEquals(service.healthcheck, undefined, `one-shot ${name}: healthcheck`);
+    } else {
+      const test = service.healthcheck?.test ?? [];
+      assert(service.healthcheck?.disable !== true, `service ${name}: healthcheck disabled`);
+      assert(test.length > 1 && test[0] !== "NONE", `service ${name}: no healthcheck command`);
     }
-    const check = service.healthcheck;
-    assert(isRecord(check), `service ${name}: no healthcheck`);
-    assert(check.disable !== true, `service ${name}: healthcheck disabled`);
+    for (const [dep, spec] of Object.entries(service.depends_on ?? {})) {
+      assert([HEALTHY, COMPLETION].includes(spec.condition), `${name} → ${dep}: ${spec.condition}`);
+      if (spec.condition === HEALTHY) {
+        assert(services[dep]?.healthcheck, `${name} waits for ${dep}, which has no healthcheck`);
+      }
+    }
+  }
+  for (const name of ["worker", "api"]) {
+    const deps = services[name]?.depends_on ?? {};
+    assertEquals(deps.postgres?.condition, HEALTHY, `${name}: postgres gate`);
+    assertEquals(deps.temporal?.condition, HEALTHY, `${name}: temporal gate`);
+    assertEquals(deps.migrate?.condition, COMPLETION, `${name}: migrate gate`);
+  }
+  assertEquals(services.temporal?.depends_on?.postgres?.condition, HEALTHY, "temporal gate");
+});
+
+Deno.test("the artifacts volume is mounted at the artifact directory of the worker and the API", async () => {
+  const { services } = await loadProject();
+  // The worker may write only its permission set's artifact path, relative to WORKDIR.
+  const workdir = parseDockerfile(readText("Dockerfile")).findLast((i) => i.keyword === "WORKDIR");
+  assert(workdir, "Dockerfile: no WORKDIR");
+  const writable = (DENO_JSON.permissions.worker.write as string[])
+    .map((path) => `${workdir.args}/${path.replace(/^\.\//, "")}`);
+  for (const name of ["worker", "api"]) {
+    const service = services[name];
+    const dir = env(service, "KEEL_ARTIFACT_DIR") ?? "";
+    assert(dir.startsWith("/"), `service ${name}: KEEL_ARTIFACT_DIR "${dir}" is not absolute`);
+    const mount = service?.volumes?.find((v) => v.target === dir);
+    assert(mount, `service ${name}: nothing mounted at KEEL_ARTIFACT_DIR ${dir}`);
+    assertEquals([mount.type, mount.source], ["volume", "artifacts"], `service ${name}`);
+    assert(writable.includes(dir), `service ${name}: ${dir} is not in permissions.worker.write`);
+  }
+  // Created in the image, as its user, so the new volume is writable by it.
+  assert(/^RUN mkdir -p \.data\/artifacts$/m.test(readText("Dockerfile")), "Dockerfile: no mkdir");
+});
+
+Deno.test("only migrate logs in as the superuser; Temporal uses its own role and databases", async () => {
+  const { services } = await loadProject();
+  const postgres = services.postgres;
+  const superuser = env(postgres, "POSTGRES_USER");
+  assertEquals(superuser, "postgres");
+  for (const [name, service] of Object.entries(services)) {
+    for (const [key, value] of Object.entries(service.environment ?? {})) {
+      if (!value?.startsWith("postgres://")) continue;
+      const user = new URL(value).username;
+      if (name === "migrate") {
+        assertEquals([key, user], ["MIGRATION_DATABASE_URL", superuser]);
+        assertEquals(new URL(value).password, REQUIRED_ENV.POSTGRES_PASSWORD);
+      } else {
+        assertEquals(user, initVariable("app_role"), `service ${name}: ${key} logs in as ${user}`);
+        assertEquals(new URL(value).password, REQUIRED_ENV.KEEL_APP_PASSWORD, `${name}: ${key}`);
+      }
+    }
+  }
+  for (const name of KEEL_SERVICES.slice(1)) {
+    assert(env(services[name], "DATABASE_URL"), `service ${name}: no DATABASE_URL`);
+  }
+  // The init script gets the role passwords; temporal logs in with its own.
+  for (const name of ["KEEL_APP_PASSWORD", "TEMPORAL_DB_PASSWORD"]) {
+    assertEquals(env(postgres, name), REQUIRED_ENV[name], `service postgres: ${name}`);
+  }
+  const temporal = services.temporal;
+  assertEquals(env(temporal, "POSTGRES_USER"), initVariable("temporal_role"));
+  assert(env(temporal, "POSTGRES_USER") !== superuser, "temporal connects as the superuser");
+  assertEquals(env(temporal, "POSTGRES_PWD"), REQUIRED_ENV.TEMPORAL_DB_PASSWORD);
+  assertEquals(env(temporal, "DBNAME"), initVariable("temporal_db"));
+  assertEquals(env(temporal, "VISIBILITY_DBNAME"), initVariable("temporal_visibility_db"));
+  assertEquals(env(temporal, "SKIP_DB_CREATE"), "true", "temporal has no CREATEDB");
+  // init.sh runs from the entrypoint folder and reads init.psql beside it.
+  const mounts = (postgres?.volumes ?? []).map((v) => [v.target, v.source, v.read_only]);
+  const dir = "/docker-entrypoint-initdb.d";
+  for (const file of ["init.sh", "init.psql"]) {
+    const source = new URL(`deploy/postgres/${file}`, ROOT).pathname;
     assert(
-      Array.isArray(check.test) ? check.test.length > 1 : typeof check.test === "string",
-      `service ${name}: healthcheck has no test command`,
+      mounts.some(([t, s, ro]) => t === `${dir}/${file}` && s === source && ro === true),
+      `service postgres: ${source} is not mounted read-only at ${dir}/${file}`,
     );
   }
+  assertStringIncludes(INIT_SH, '-f "$(dirname "${BASH_SOURCE[0]}")/init.psql"');
+  assert((Deno.statSync(new URL("deploy/postgres/init.sh", ROOT)).mode ?? 0) & 0o111, "init.sh");
 });
 
-Deno.test("every depends_on names a service and waits on health or completion", () => {
-  const services = loadServices();
-  const oneShot = oneShotServices(services);
+Deno.test("every deno command and healthcheck runs a named permission set, never -A or eval", async () => {
+  const { services } = await loadProject();
+  const sets = DENO_JSON.permissions as Record<string, Record<string, unknown>>;
   for (const [name, service] of Object.entries(services)) {
-    for (const [dep, condition] of dependencies(service)) {
-      assert(dep in services, `service ${name}: depends on unknown service ${dep}`);
-      assert(
-        typeof condition === "string" && CONDITIONS.has(condition),
-        `service ${name}: depends_on ${dep} has condition ${String(condition)}`,
-      );
-      if (condition === "service_healthy") {
-        assert(!oneShot.has(dep), `service ${name}: waits for one-shot ${dep} to be healthy`);
-      }
+    for (const argv of denoCommands(service)) {
+      assert(!argv.includes("eval"), `service ${name}: ${argv.join(" ")} runs deno eval`);
+      assert(!grantsAll(argv), `service ${name}: ${argv.join(" ")} grants all permissions`);
+      const set = permissionSet(argv);
+      assert(set && sets[set], `service ${name}: ${argv.join(" ")} names no deno.json set`);
     }
   }
+  const worker = services.worker?.healthcheck?.test ?? [];
+  assertEquals(worker.slice(0, 2), ["CMD", "deno"], "the worker's healthcheck runs deno");
+  assertEquals(permissionSet(worker), "healthcheck");
+  assertEquals(worker.slice(-3), ["src/cli/healthcheck.ts", "--service", "worker"]);
+  // The healthcheck's set reads no file and runs nothing.
+  const healthcheck = sets.healthcheck ?? {};
+  for (const key of ["read", "write", "run", "ffi", "sys", "import"]) {
+    assertEquals(healthcheck[key], undefined, `permissions.healthcheck.${key}`);
+  }
 });
 
-Deno.test("the required services exist with the expected images and wiring", () => {
-  const services = loadServices();
-  for (const name of ["postgres", "temporal", "temporal-ui", "otel-collector", "jaeger"]) {
-    assert(services[name], `service ${name}: missing`);
-  }
-  assert(
-    String(services.postgres?.image).startsWith("pgvector/pgvector:"),
-    `service postgres: image ${services.postgres?.image} is not pgvector`,
+Deno.test("the API service runs deno task serve on 0.0.0.0 inside, published on 127.0.0.1 only", async () => {
+  const { services } = await loadProject();
+  const api = services.api;
+  assert(api, "service api: missing");
+  assertEquals(
+    [...(api.command ?? [])],
+    DENO_JSON.tasks.serve.split(" "),
+    "service api: not `deno task serve`",
   );
-  for (const name of ["worker", "migrate"]) {
-    const service = services[name];
-    assert(service, `service ${name}: missing`);
-    assert(buildsDockerfile(service.build), `service ${name}: not built from ./Dockerfile`);
-  }
-  const workerDeps = dependencies(services.worker ?? {});
-  assertEquals(workerDeps.get("postgres"), "service_healthy", "service worker: postgres gate");
-  assertEquals(workerDeps.get("temporal"), "service_healthy", "service worker: temporal gate");
-  assertEquals(workerDeps.get("migrate"), COMPLETION, "service worker: migrate gate");
-});
-
-Deno.test("every bind-mounted file exists and the collector reads its mounted config", () => {
-  const services = loadServices();
+  assertEquals(env(api, "KEEL_HTTP_HOST"), "0.0.0.0");
+  const port = Number(env(api, "KEEL_HTTP_PORT"));
+  assertEquals(
+    api.ports?.map((p) => [p.host_ip, p.target]),
+    [["127.0.0.1", port]],
+    "service api: ports",
+  );
+  assertEquals((api.healthcheck?.test ?? []).slice(-2), ["--service", "api"]);
   for (const [name, service] of Object.entries(services)) {
-    for (const volume of Array.isArray(service.volumes) ? service.volumes : []) {
-      const source = String(volume).split(":")[0] ?? "";
-      if (source.startsWith("./")) {
-        assert(exists(source), `service ${name}: mount ${source} missing`);
-      }
+    for (const published of service.ports ?? []) {
+      assertEquals(published.host_ip, "127.0.0.1", `service ${name}: port ${published.target}`);
     }
   }
-  const collector = services["otel-collector"] ?? {};
-  const mounts = (Array.isArray(collector.volumes) ? collector.volumes : []).map(String);
+});
+
+Deno.test("every bind-mounted file exists and the collector reads its mounted config", async () => {
+  const { services } = await loadProject();
+  for (const [name, service] of Object.entries(services)) {
+    for (const mount of service.volumes ?? []) {
+      if (mount.type !== "bind") continue;
+      assert(Deno.statSync(mount.source).isFile, `service ${name}: ${mount.source} is no file`);
+    }
+  }
   const target = "/etc/otelcol-contrib/config.yaml";
-  const configMount = mounts.find((mount) => mount.split(":")[1] === target);
-  assert(configMount, `service otel-collector: nothing mounted at ${target}`);
-  const source = configMount.split(":")[0] ?? "";
-  assert(
-    Deno.statSync(new URL(source, ROOT)).isFile,
-    `service otel-collector: ${source} not a file`,
-  );
+  const config = services["otel-collector"]?.volumes?.find((v) => v.target === target);
+  assertEquals(config?.source, new URL("deploy/otel-collector.yaml", ROOT).pathname);
 });
 
-Deno.test("keel services use only env names that .env.example documents", () => {
-  assert(exists(".env.example"), ".env.example: missing");
+Deno.test("keel services use only env names that .env.example documents", async () => {
   const documented = envExampleNames(readText(".env.example"));
-  const services = loadServices();
-  for (const name of ["migrate", "worker"]) {
-    const names = envNames(services[name] ?? {});
+  const { services } = await loadProject();
+  for (const name of KEEL_SERVICES) {
+    const names = Object.keys(services[name]?.environment ?? {});
     assert(names.length > 0, `service ${name}: sets no environment`);
-    for (const env of names) {
-      assert(documented.has(env), `service ${name}: ${env} is not in .env.example`);
+    for (const variable of names) {
+      assert(documented.has(variable), `service ${name}: ${variable} is not in .env.example`);
     }
   }
-});
-
-Deno.test("compose commands that run deno use a permission set, never -A", () => {
-  for (const [name, service] of Object.entries(loadServices())) {
-    const command = service.command;
-    if (command === undefined) continue;
-    const argv = Array.isArray(command) ? command.map(String) : String(command).split(/\s+/);
-    if (argv[0] !== "deno") continue;
-    assert(!grantsAll(argv), `service ${name}: command grants all permissions`);
-    assert(grantsExplicitly(argv), `service ${name}: command names no permissions`);
-  }
-});
-
-Deno.test("the Dockerfile pins its base, caches deps first, and runs unprivileged", () => {
-  const instructions = parseDockerfile(readText("Dockerfile"));
-  const from = instructions.find((ins) => ins.keyword === "FROM");
-  assert(from, "Dockerfile: no FROM");
-  const base = from.args.split(/\s+/)[0] ?? "";
-  assert(isPinned(base), `Dockerfile:${from.line}: base image ${base} is not pinned`);
-
-  const cmdIndex = instructions.findLastIndex((ins) => ins.keyword === "CMD");
-  const cmd = instructions[cmdIndex];
-  assert(cmd, "Dockerfile: no CMD");
-  const users = instructions.slice(0, cmdIndex).filter((ins) => ins.keyword === "USER");
-  const user = users.at(-1);
-  assert(user, `Dockerfile:${cmd.line}: CMD runs with no USER set (root)`);
-  const userName = user.args.split(":")[0];
-  assert(userName !== "root" && userName !== "0", `Dockerfile:${user.line}: USER is root`);
-
-  const manifestCopy = instructions.findIndex((ins) =>
-    ins.keyword === "COPY" &&
-    copySources(ins.args).includes("deno.json") && copySources(ins.args).includes("deno.lock")
-  );
-  const install = instructions.findIndex((ins) =>
-    ins.keyword === "RUN" && /\bdeno install\b/.test(ins.args)
-  );
-  const srcCopy = instructions.findIndex((ins) =>
-    ins.keyword === "COPY" && copySources(ins.args).some((s) => s === "src" || s === ".")
-  );
-  assert(manifestCopy >= 0, "Dockerfile: no COPY of deno.json and deno.lock");
-  assert(install >= 0, "Dockerfile: no RUN deno install");
-  assert(srcCopy >= 0, "Dockerfile: no COPY of src");
-  assert(
-    manifestCopy < install,
-    `Dockerfile:${instructions[install]?.line}: install before copying the manifests`,
-  );
-  assert(
-    install < srcCopy,
-    `Dockerfile:${instructions[srcCopy]?.line}: source copied before deps are installed`,
-  );
-
-  // The worker reads its policy file at start: the image must contain its folder.
-  const policyFile = ENV_VARS.find((v) => v.name === "KEEL_POLICY_FILE")?.default ?? "";
-  const policyDir = policyFile.split("/")[0] ?? "";
-  assert(
-    instructions.some((ins) => ins.keyword === "COPY" && copySources(ins.args).includes(policyDir)),
-    `Dockerfile: no COPY of ${policyDir}/, which holds the default policy ${policyFile}`,
-  );
-
-  const argv = words(cmd.args);
-  assert(!grantsAll(argv), `Dockerfile:${cmd.line}: CMD grants all permissions`);
-  assert(grantsExplicitly(argv), `Dockerfile:${cmd.line}: CMD names no permissions`);
-});
-
-Deno.test("the collector config defines every component its pipelines use and exports traces to a compose service", () => {
-  const config: unknown = parse(readText("deploy/otel-collector.yaml"));
-  assert(isRecord(config) && isRecord(config.service), "otel-collector.yaml: no service section");
-  const pipelines = config.service.pipelines;
-  assert(isRecord(pipelines), "otel-collector.yaml: no pipelines");
-  for (const [pipeline, spec] of Object.entries(pipelines)) {
-    assert(isRecord(spec), `otel-collector.yaml: pipeline ${pipeline} is not a map`);
-    for (const kind of ["receivers", "processors", "exporters"]) {
-      const defined = config[kind];
-      const used = spec[kind] ?? [];
-      assert(Array.isArray(used), `otel-collector.yaml: ${pipeline}.${kind} is not a list`);
-      for (const component of used) {
-        assert(
-          isRecord(defined) && String(component) in defined,
-          `otel-collector.yaml: ${pipeline} uses undefined ${kind.slice(0, -1)} ${component}`,
-        );
-      }
-    }
-  }
-  const traces = pipelines.traces;
-  assert(isRecord(traces), "otel-collector.yaml: no traces pipeline");
-  assert(Array.isArray(traces.receivers) && traces.receivers.length > 0, "traces: no receivers");
-  assert(Array.isArray(traces.exporters) && traces.exporters.length > 0, "traces: no exporters");
-  const services = loadServices();
-  const exporters = isRecord(config.exporters) ? config.exporters : {};
-  const hosts = traces.exporters.map((name) => {
-    const exporter = exporters[String(name)];
-    const endpoint = isRecord(exporter) ? String(exporter.endpoint ?? "") : "";
-    return endpoint.replace(/^\w+:\/\//, "").split(":")[0] ?? "";
-  });
-  assert(
-    hosts.some((host) => host in services),
-    `otel-collector.yaml: traces exporters reach no compose service (${hosts.join(", ")})`,
-  );
 });
