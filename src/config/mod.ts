@@ -15,7 +15,7 @@
  * | `artifacts.ts` | artifacts |
  * | `telemetry.ts` | telemetry (`OTEL_*`) |
  * | `server.ts` | HTTP API, MCP bridge |
- * | `scripts.ts` | variables only the scripts read |
+ * | `scripts.ts` | variables only the scripts, or only compose, read |
  * | `permissions.ts` | what the configuration needs of a process's permissions |
  *
  * @module
@@ -25,7 +25,7 @@ import { ARTIFACT_SECTION } from "./artifacts.ts";
 import { DATABASE_SECTION, LOG_SECTION, MIGRATION_SECTION } from "./database.ts";
 import type { ExampleSection } from "./env_example.ts";
 import { EVALUATION_SECTION, PROVIDERS_SECTION } from "./providers.ts";
-import { SCRIPTS_SECTION } from "./scripts.ts";
+import { COMPOSE_SECTION, SCRIPTS_SECTION } from "./scripts.ts";
 import { MCP_SECTION, SERVER_SECTION } from "./server.ts";
 import { TELEMETRY_SECTION } from "./telemetry.ts";
 import { TEMPORAL_SECTION } from "./temporal.ts";
@@ -49,7 +49,7 @@ export * from "./server.ts";
 export * from "./telemetry.ts";
 export * from "./temporal.ts";
 export * from "./worker.ts";
-export { SCRIPTS_SECTION } from "./scripts.ts";
+export { COMPOSE_SECTION, SCRIPTS_SECTION } from "./scripts.ts";
 
 /** The sections the TypeScript code reads, in the order they are documented. */
 export const CONFIG_SECTIONS: readonly EnvSection[] = [
@@ -68,10 +68,14 @@ export const CONFIG_SECTIONS: readonly EnvSection[] = [
   MCP_SECTION,
 ];
 
-/** What `.env.example` and `docs/configuration.md` show: the code's sections, then the scripts'. */
+/**
+ * What `.env.example` and `docs/configuration.md` show: the code's sections, then the scripts'
+ * and compose's (commented out: nothing in `src/` reads them).
+ */
 export const EXAMPLE_SECTIONS: readonly ExampleSection[] = [
   ...CONFIG_SECTIONS.map((section) => ({ section })),
   { section: SCRIPTS_SECTION, commented: true },
+  { section: COMPOSE_SECTION, commented: true },
 ];
 
 /** One documented environment variable. */

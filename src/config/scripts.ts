@@ -62,3 +62,27 @@ export const SCRIPTS_SECTION = envSection({
     }),
   },
 });
+
+/**
+ * The passwords only `docker-compose.yml` (and `deploy/postgres/init.sh`, which the postgres
+ * container runs) read: required there, with no default (docs/running.md, "In containers").
+ */
+export const COMPOSE_SECTION = envSection({
+  title: "Read by docker-compose.yml only (required there; keep them URL-safe)",
+  intro:
+    "Compose refuses to start until each is set, in the environment or in a .env file beside " +
+    "the compose file. They go into connection URLs: `openssl rand -hex 24` makes one.",
+  vars: {
+    POSTGRES_PASSWORD: envVar(text, {
+      description: "The postgres superuser's password; only the migrate service logs in with it.",
+    }),
+    KEEL_APP_PASSWORD: envVar(text, {
+      description:
+        "The keel_app role's password (deploy/postgres/init.sh sets it; the worker and " +
+        "the API log in with it).",
+    }),
+    TEMPORAL_DB_PASSWORD: envVar(text, {
+      description: "The temporal role's password; that role owns Temporal's databases.",
+    }),
+  },
+});
