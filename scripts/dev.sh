@@ -48,6 +48,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 source scripts/bootstrap.sh
+# shellcheck source=scripts/_permissions.sh
+source scripts/_permissions.sh
 keel_bootstrap
 deno install --frozen --quiet
 # The worker loads a prebuilt workflow bundle and refuses a missing or stale one.
@@ -191,9 +193,11 @@ fi
 
 deno run --quiet -P=migrate src/cli/migrate.ts
 
-# deno run, not deno task: the pid we signal is then the process itself.
+# deno run, not deno task: the pid we signal is then the process itself. The worker's read, write
+# and net lists follow the configuration (KEEL_ARTIFACT_DIR, KEEL_S3_ENDPOINT, ...).
+keel_permission_args worker || exit 1
 : >.data/worker.log
-deno run --quiet -P=worker src/worker.ts 2>>.data/worker.log &
+deno run --quiet -P=worker "${keel_permission_args[@]}" src/worker.ts 2>>.data/worker.log &
 pids+=($!)
 worker_pid=$!
 tail -n +1 -f --pid="$worker_pid" .data/worker.log >&2 &

@@ -7,8 +7,13 @@
  */
 import { NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import {
-  ARTIFACT_ENV,
+  ARTIFACT_SECTION,
+  ConfigError,
+  DATABASE_SECTION,
   type DatabaseConfig,
+  EVALUATION_SECTION,
+  LOG_SECTION,
+  namesOf,
   parseArtifactConfig,
   parseDatabaseConfig,
   parseDecisionKey,
@@ -18,11 +23,17 @@ import {
   parseTemporalConfig,
   parseWebhookConfig,
   parseWorkerConfig,
+  PROVIDERS_SECTION,
   readEnv,
-  TELEMETRY_ENV,
+  TELEMETRY_SECTION,
+  TEMPORAL_SECTION,
   type TemporalConfig,
-  WEBHOOK_ENV,
+  WEBHOOK_SECTION,
+  WORKER_SECTION,
 } from "./config/mod.ts";
+import { assertPermissions } from "./config/permissions.ts";
+import { needsOf } from "./config/process_needs.ts";
+import { EXIT } from "./errors/table.ts";
 import { connect, redactUrl } from "./db/mod.ts";
 import { Client } from "@temporalio/client";
 import { type ActivityDeps, createActivities } from "./activities/mod.ts";
@@ -210,34 +221,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 
 /** The variables the worker reads; its env allow-list names them. */
 const WORKER_ENV = [
-  "DATABASE_URL",
+  ...namesOf(
+    DATABASE_SECTION,
+    LOG_SECTION,
+    TEMPORAL_SECTION,
+    WORKER_SECTION,
+    WEBHOOK_SECTION,
+    PROVIDERS_SECTION,
+    ARTIFACT_SECTION,
+    EVALUATION_SECTION,
+    TELEMETRY_SECTION,
+  ),
   "KEEL_DECISION_KEY",
-  "KEEL_DB_POOL_MAX",
-  "KEEL_LOG_LEVEL",
-  "KEEL_POLICY_FILE",
-  "KEEL_MAX_EXECUTION_ATTEMPTS",
-  "KEEL_RECONCILE_INTERVAL_SECONDS",
-  "KEEL_MAX_CACHED_WORKFLOWS",
-  ...WEBHOOK_ENV,
-  "TEMPORAL_ADDRESS",
-  "TEMPORAL_NAMESPACE",
-  "TEMPORAL_TASK_QUEUE",
-  "KEEL_LLM_PROVIDER",
-  "ANTHROPIC_API_KEY",
-  "ANTHROPIC_BASE_URL",
-  "KEEL_LLM_TIMEOUT_MS",
-  "KEEL_EMBEDDINGS_PROVIDER",
-  "OPENAI_API_KEY",
-  "OPENAI_BASE_URL",
-  "KEEL_EMBEDDINGS_TIMEOUT_MS",
-  "KEEL_EMBEDDINGS_MODEL",
-  ...ARTIFACT_ENV,
-  "KEEL_EVALUATOR",
-  "KEEL_EVALUATION_TIMEOUT_MS",
-  "BRAINTRUST_API_KEY",
-  "BRAINTRUST_API_URL",
-  "BRAINTRUST_PROJECT",
-  ...TELEMETRY_ENV,
   "HOME",
   "DENO_DIR",
 ];
@@ -262,6 +257,8 @@ async function main(): Promise<void> {
   const artifactConfig = parseArtifactConfig(env);
   const evaluation = parseEvaluationConfig(env);
   const webhooks = parseWebhookConfig(env);
+  // Refused now, naming the variable, rather than at the first large artifact.
+  await assertPermissions(needsOf("worker", env), "worker");
   const telemetry = startTelemetry(parseTelemetryConfig(env, "keel-worker"));
   const log = createLogger({ level: database.logLevel, service: "keel-worker" });
   Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
@@ -340,6 +337,6 @@ if (import.meta.main) {
     await main();
   } catch (error) {
     console.error(`worker: ${(error as Error).message}`);
-    Deno.exit(1);
+    Deno.exit(error instanceof ConfigError ? EXIT.usage : 1);
   }
 }

@@ -82,3 +82,21 @@ export async function problemOf(
   assertEquals(body.status, status);
   return body;
 }
+
+/**
+ * Polls `http://127.0.0.1:<port>/healthz` every half second, up to a minute, until it answers 200;
+ * false when it never does (a launched server still starting, or one that exited).
+ */
+export async function answersHealthz(port: number): Promise<boolean> {
+  for (let i = 0; i < 120; i++) {
+    try {
+      const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await answer.body?.cancel();
+      if (answer.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}

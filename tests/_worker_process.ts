@@ -30,14 +30,18 @@ export async function collect(stream: ReadableStream<Uint8Array>, lines: string[
  * Starts `deno run -P=worker src/worker.ts` with `env` plus what any shell
  * has (`PATH`, where the worker finds `deno` for its module processes, and
  * `HOME`, under which Deno keeps its cache), and waits until it is ready.
- * Builds the workflow bundle first when it is missing or stale.
+ * Builds the workflow bundle first when it is missing or stale. `flags` go
+ * after `-P=worker` (those `deno task permissions worker` prints).
  */
-export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+export async function spawnWorker(
+  env: Record<string, string>,
+  flags: readonly string[] = [],
+): Promise<WorkerProcess> {
   await prebuiltBundle();
   const spawnedAt = performance.now();
   let startMs = Number.NaN;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=worker", "src/worker.ts"],
+    args: ["run", "-P=worker", ...flags, "src/worker.ts"],
     env: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "",

@@ -1,6 +1,6 @@
 /**
  * `.env.example` lists exactly the variables Keel reads: those the TypeScript
- * entry points parse (ENV_VARS) and those the scripts and test harness read.
+ * entry points parse (ENV_VARS) and those the scripts, compose and test harness read.
  */
 import { assert, assertEquals } from "@std/assert";
 import { ENV_VARS } from "../src/config/mod.ts";
@@ -36,6 +36,11 @@ async function scriptNames(): Promise<Set<string>> {
     for (const match of text.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?::?[-=][^}]*)?\}/g)) {
       if (match[1] && !SHELL_VARS.has(match[1])) names.add(match[1]);
     }
+  }
+  // Compose interpolates the passwords it requires (`${NAME:?...}`) into its services.
+  const compose = await Deno.readTextFile("docker-compose.yml");
+  for (const match of compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?::?[-=?][^}]*)?\}/g)) {
+    if (match[1]) names.add(match[1]);
   }
   for (const path of ["tests/_db.ts", "tests/_temporal.ts", "tests/_s3.ts"]) {
     const text = await Deno.readTextFile(path);

@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { permissionFlags, serverNetAllowList } from "../src/server/launch_args.ts";
+import { answersHealthz } from "./_api.ts";
 import { startLoopHarness } from "./_loop.ts";
 
 function freePort(): number {
@@ -73,17 +74,7 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     try {
-      let ok = false;
-      for (let i = 0; i < 120 && !ok; i++) {
-        try {
-          const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
-          ok = answer.status === 200;
-          await answer.body?.cancel();
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-      }
-      assert(ok, "the launched server never answered /healthz");
+      assert(await answersHealthz(port), "the launched server never answered /healthz");
       const list = await fetch(`http://127.0.0.1:${port}/api/directives`);
       assertEquals(list.status, 401);
       await list.body?.cancel();

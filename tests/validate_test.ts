@@ -467,6 +467,7 @@ Deno.test("`deno task validate` on the real repository exits 0 with one summary 
     "contract",
     "examples",
     "module-permissions",
+    "env",
   ]);
   assert(!result.stdout.includes("FAILED"), result.stdout);
   assert(
@@ -530,7 +531,7 @@ async function withFullCopy(fn: (root: string) => Promise<void>): Promise<void> 
   });
 }
 
-Deno.test("the real repository passes all seven checks, the directive contract ones included", async () => {
+Deno.test("the real repository passes all eight checks, the directive contract ones included", async () => {
   const results = byCheck(await validate({ root: REPO, databaseUrl: adminUrl() }));
   const checks = [
     "boundaries",
@@ -540,6 +541,7 @@ Deno.test("the real repository passes all seven checks, the directive contract o
     "contract",
     "examples",
     "module-permissions",
+    "env",
   ];
   assertEquals(Object.keys(results), checks);
   for (const check of checks) {
@@ -955,5 +957,58 @@ Deno.test("a copy whose deno.json narrows the worker's net fails at the module; 
     assertEquals(linesOf(results["module-permissions"]), [
       `${path}:${line}:${col}: ${notHeld("http_request", "net", `"127.0.0.1"`)}`,
     ]);
+  });
+});
+
+// ---- The configuration's documents: .env.example and docs/configuration.md ----
+
+/** Like {@linkcode withCopy}, plus the configuration's documents. */
+async function withEnvCopy(fn: (root: string) => Promise<void>): Promise<void> {
+  await withCopy(async (root) => {
+    await copyTree(`${REPO}/docs`, `${root}/docs`);
+    await Deno.copyFile(`${REPO}/.env.example`, `${root}/.env.example`);
+    await fn(root);
+  });
+}
+
+Deno.test("the CLI exits 1 when .env.example or a docs table drifts from src/config/, naming the variable", async () => {
+  await withEnvCopy(async (root) => {
+    const example = await Deno.readTextFile(`${root}/.env.example`);
+    await Deno.writeTextFile(
+      `${root}/.env.example`,
+      example.replace("KEEL_LOG_LEVEL=info", "KEEL_LOG_LEVEL=debug").replace(
+        /^# Identity the CLI records.*\nKEEL_ACTOR=cli\n/m,
+        "",
+      ) + "# Not read by anything.\nKEEL_GHOST=1\n",
+    );
+    const api = await Deno.readTextFile(`${root}/docs/api.md`);
+    await Deno.writeTextFile(
+      `${root}/docs/api.md`,
+      api.replace(
+        "| `KEEL_HTTP_PORT`               | `8080` ",
+        "| `KEEL_HTTP_PORT`               | `8081` ",
+      ),
+    );
+    const result = await run([
+      "run",
+      `--allow-read=${root},${REPO}`,
+      `--allow-env=${ENV_ALLOW}`,
+      "src/cli/validate.ts",
+      "--root",
+      root,
+      "--skip-db",
+    ], {});
+    assertEquals(result.code, 1, result.stderr);
+    const lines = result.stderr.split("\n");
+    const has = (pattern: RegExp) => assert(lines.some((l) => pattern.test(l)), result.stderr);
+    has(
+      /^\.env\.example:\d+:1: KEEL_LOG_LEVEL: shows "KEEL_LOG_LEVEL=debug", src\/config\/ gives "KEEL_LOG_LEVEL=info"; run `deno task env:example`/,
+    );
+    has(/^\.env\.example: KEEL_ACTOR is declared in src\/config\/ but missing here/);
+    has(/^\.env\.example:\d+:1: KEEL_GHOST is not declared in src\/config\//);
+    has(
+      /^docs\/api\.md:\d+:\d+: KEEL_HTTP_PORT: the table says its default is "8081", src\/config\/ says "8080"/,
+    );
+    assert(result.stdout.includes("validate: env: FAILED, 4 violations"), result.stdout);
   });
 });

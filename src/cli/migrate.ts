@@ -6,7 +6,7 @@
  * @module
  */
 import { parseCommandLine } from "./_args.ts";
-import { parseMigrationConfig, readEnv } from "../config/mod.ts";
+import { MIGRATION_ENV, parseMigrationConfig, readEnv } from "../config/mod.ts";
 import { connect, migrate, migrationStatus, readMigrations, redactUrl } from "../db/mod.ts";
 
 const HELP = `Usage: deno task migrate [--status] [--dir DIR]
@@ -37,7 +37,7 @@ async function main(args: string[]): Promise<number> {
   if ("exit" in line) return line.exit;
   const values = line.values as { status?: boolean; dir?: string };
   const config = parseMigrationConfig(
-    readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], (n) => Deno.env.get(n)),
+    readEnv(MIGRATION_ENV, (n) => Deno.env.get(n)),
   );
   const dir = values.dir ?? "migrations";
   const files = await readMigrations(dir);

@@ -10,11 +10,15 @@
 import { parseCommandLine } from "./_args.ts";
 import {
   ARTIFACT_ENV,
+  ConfigError,
+  MIGRATION_ENV,
   parseActor,
   parseArtifactConfig,
   parseMigrationConfig,
   readEnv,
 } from "../config/mod.ts";
+import { assertPermissions } from "../config/permissions.ts";
+import { needsOf } from "../config/process_needs.ts";
 import { createPurger } from "../artifacts/mod.ts";
 import { connect, redactUrl } from "../db/mod.ts";
 import { parseDuration, prunePayloads, purgeStoredBodies } from "../retention/mod.ts";
@@ -72,10 +76,15 @@ async function main(args: string[]): Promise<number> {
   }
   const read = (name: string) => Deno.env.get(name);
   const config = parseMigrationConfig(
-    readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], read),
+    readEnv(MIGRATION_ENV, read),
   );
   const actor = parseActor(readEnv(["KEEL_ACTOR"], read));
-  const artifacts = parseArtifactConfig(readEnv(ARTIFACT_ENV, read));
+  const artifactEnv = readEnv(ARTIFACT_ENV, read);
+  const artifacts = parseArtifactConfig(artifactEnv);
+  await assertPermissions(
+    needsOf("prune", { ...readEnv(MIGRATION_ENV, read), ...artifactEnv }),
+    "prune",
+  );
   const sql = connect(config.migrationDatabaseUrl, { max: 1, applicationName: "keel-prune" });
   try {
     const cutoff = new Date(Date.now() - ageMs);
@@ -103,6 +112,6 @@ if (import.meta.main) {
     Deno.exit(await main(Deno.args));
   } catch (error) {
     console.error(`prune: ${(error as Error).message}`);
-    Deno.exit(1);
+    Deno.exit(error instanceof ConfigError ? 2 : 1);
   }
 }

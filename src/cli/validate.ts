@@ -2,7 +2,7 @@
  * `deno task validate`: checks the import boundaries, the migration files, the
  * schema against the models, the directive contract's JSON Schema, written
  * table and examples, and the execution modules' declared permissions against
- * the worker's permission set. See {@linkcode validate}.
+ * the worker's permission set, and the configuration's documents. See {@linkcode validate}.
  *
  * Exit codes: 0 every check passed, 1 violations found, 2 bad usage or an
  * infrastructure problem (unreadable tree, unreachable database).
@@ -10,7 +10,7 @@
  * @module
  */
 import { parseCommandLine } from "./_args.ts";
-import { ConfigError, parseMigrationConfig, readEnv } from "../config/mod.ts";
+import { ConfigError, MIGRATION_ENV, parseMigrationConfig, readEnv } from "../config/mod.ts";
 import { formatViolation, validate, ValidateError } from "../validate/mod.ts";
 
 const HELP = `Usage: deno task validate [--root DIR] [--skip-db] [--examples DIR]
@@ -50,6 +50,12 @@ Checks the repository at DIR (default: .):
               runs with: "host" covers every port, "host:port" one; a path
               covers what is under it (relative to DIR); "NAME*" is a prefix;
               true covers all (skipped if DIR has no deno.json)
+  env         .env.example and docs/configuration.md are what
+              \`deno task env:example\` generates from the sections in
+              src/config/ (else each variable shown differently, missing or
+              undeclared is named), and every variable the tables of other
+              docs/*.md files name is declared there, with its default where a
+              table has a Default column (skipped if DIR has no .env.example)
 
 Violations are printed to stderr as "path:line:col: what is wrong"; each check
 prints a one-line summary to stdout.
@@ -84,7 +90,7 @@ async function main(args: string[]): Promise<number> {
   const values = line.values as { root?: string; "skip-db"?: boolean; examples?: string };
   const skipDb = values["skip-db"] === true;
   const databaseUrl = skipDb ? undefined : parseMigrationConfig(
-    readEnv(["MIGRATION_DATABASE_URL", "DATABASE_URL", "KEEL_LOG_LEVEL"], (n) => Deno.env.get(n)),
+    readEnv(MIGRATION_ENV, (n) => Deno.env.get(n)),
   ).migrationDatabaseUrl;
   const results = await validate({
     root: values.root ?? ".",

@@ -7,25 +7,16 @@
  * @module
  */
 import {
+  ConfigError,
   parseDatabaseConfig,
   parseServerConfig,
   parseTemporalConfig,
   readEnv,
 } from "../config/mod.ts";
+import { NEEDS_ENV, needsOf } from "../config/process_needs.ts";
 import { permissionFlags, type PermissionSet, serverNetAllowList } from "./launch_args.ts";
 
-const NAMES = [
-  "DATABASE_URL",
-  "TEMPORAL_ADDRESS",
-  "KEEL_HTTP_HOST",
-  "KEEL_HTTP_PORT",
-  "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "KEEL_ARTIFACT_STORE",
-  "KEEL_S3_ENDPOINT",
-  "KEEL_S3_BUCKET",
-  "KEEL_EMBEDDINGS_PROVIDER",
-  "OPENAI_BASE_URL",
-];
+const NAMES = [...new Set(["KEEL_HTTP_HOST", "KEEL_HTTP_PORT", ...NEEDS_ENV.server])];
 
 async function main(): Promise<number> {
   const env = readEnv(NAMES, (name) => Deno.env.get(name));
@@ -49,8 +40,15 @@ async function main(): Promise<number> {
   const config = JSON.parse(await Deno.readTextFile("deno.json"));
   const set = config.permissions?.server as PermissionSet | undefined;
   if (set === undefined) throw new Error(`deno.json has no "server" permission set`);
+  // The artifact directory, wherever KEEL_ARTIFACT_DIR puts it, is readable.
+  const read = needsOf("server", env).filter((n) => n.access === "read").map((n) => n.target);
   const child = new Deno.Command("deno", {
-    args: ["run", "--quiet", ...permissionFlags(set, net), "src/server/main.ts"],
+    args: [
+      "run",
+      "--quiet",
+      ...permissionFlags({ ...set, read: [...new Set([...(set.read ?? []), ...read])] }, net),
+      "src/server/main.ts",
+    ],
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
@@ -68,4 +66,12 @@ async function main(): Promise<number> {
   return status.code;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`keel serve: ${error.message}`);
+    Deno.exit(2); // EXIT.usage of src/errors/table.ts, not imported into this narrow launcher
+  }
+}

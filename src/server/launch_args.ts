@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { urlHostPort } from "../config/permissions.ts";
 
 /** A deno.json permission set (the keys the server's uses). */
 export interface PermissionSet {
@@ -49,18 +50,6 @@ export interface ServerAddresses {
 
 function bracket(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-}
-
-function urlHostPort(url: string, fallbackPort: number): string {
-  const parsed = new URL(url);
-  const port = parsed.port !== ""
-    ? parsed.port
-    : parsed.protocol === "https:"
-    ? "443"
-    : parsed.protocol === "http:"
-    ? "80"
-    : String(fallbackPort);
-  return `${parsed.hostname}:${port}`;
 }
 
 /** The exact host:port entries the server may reach or listen on. */

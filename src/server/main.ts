@@ -11,7 +11,11 @@ import { createDirectiveSchema } from "../models/mod.ts";
 import { BUILTIN_MODULES, createRegistry } from "../execution/registry.ts";
 import { connect } from "../db/mod.ts";
 import {
-  ARTIFACT_ENV,
+  ARTIFACT_SECTION,
+  ConfigError,
+  DATABASE_SECTION,
+  LOG_SECTION,
+  namesOf,
   parseArtifactConfig,
   parseDatabaseConfig,
   parseDecisionKey,
@@ -21,9 +25,14 @@ import {
   parseTemporalConfig,
   parseWorkerConfig,
   readEnv,
-  TELEMETRY_ENV,
+  SERVER_SECTION,
+  TELEMETRY_SECTION,
+  TEMPORAL_SECTION,
 } from "../config/mod.ts";
+import { assertPermissions } from "../config/permissions.ts";
+import { needsOf } from "../config/process_needs.ts";
 import { createHandler } from "./app.ts";
+import { EXIT } from "../errors/table.ts";
 import { createChangeFeed } from "../directives/feed.ts";
 import { createEmbeddingsProvider } from "../embeddings/mod.ts";
 import { loadPolicy, type PolicyConfig } from "../policy/mod.ts";
@@ -34,31 +43,23 @@ import { importDecisionKey } from "../auth/signing.ts";
 import { signingInterceptor } from "../auth/signing_interceptor.ts";
 
 const NAMES = [
-  "DATABASE_URL",
-  "KEEL_DB_POOL_MAX",
-  "KEEL_LOG_LEVEL",
-  "TEMPORAL_ADDRESS",
-  "TEMPORAL_NAMESPACE",
-  "TEMPORAL_TASK_QUEUE",
+  ...namesOf(
+    DATABASE_SECTION,
+    LOG_SECTION,
+    TEMPORAL_SECTION,
+    SERVER_SECTION,
+    ARTIFACT_SECTION,
+    TELEMETRY_SECTION,
+  ),
   "KEEL_MAX_EXECUTION_ATTEMPTS",
-  "KEEL_HTTP_HOST",
-  "KEEL_HTTP_PORT",
-  "KEEL_API_TOKENS",
   "KEEL_DECISION_KEY",
   "KEEL_POLICY_FILE",
-  "KEEL_PUBLIC_READ",
-  "KEEL_ALLOWED_HOSTS",
-  "KEEL_HTTP_MAX_BODY_BYTES",
-  "KEEL_HTTP_REQUEST_TIMEOUT_MS",
-  "KEEL_CORS_ORIGIN",
-  "KEEL_TEMPORAL_UI_URL",
+  // Memory searches embed their query with the worker's embeddings provider.
   "KEEL_EMBEDDINGS_PROVIDER",
   "OPENAI_API_KEY",
   "OPENAI_BASE_URL",
   "KEEL_EMBEDDINGS_TIMEOUT_MS",
   "KEEL_EMBEDDINGS_MODEL",
-  ...ARTIFACT_ENV,
-  ...TELEMETRY_ENV,
 ];
 
 async function main(): Promise<void> {
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   const server = parseServerConfig(env);
   const maxAttempts = parseWorkerConfig(env).maxAttempts;
   const artifacts = artifactStorageFrom(parseArtifactConfig(env));
+  await assertPermissions(needsOf("server", env), "server");
   const telemetry = startTelemetry(parseTelemetryConfig(env, "keel-server"));
   const sql = connect(database.databaseUrl, {
     max: database.poolMax ?? 8,
@@ -152,4 +154,12 @@ async function activePolicy(file: string): Promise<PolicyConfig | undefined> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`keel server: ${error.message}`);
+    Deno.exit(EXIT.usage);
+  }
+}

@@ -19,6 +19,10 @@
  * 7. **module-permissions** — every net host, read/write path and env name a
  *    module in `BUILTIN_MODULES` declares is held by the `worker` permission
  *    set of `deno.json`, which the module's sandbox cannot exceed.
+ * 8. **env** — `.env.example` and `docs/configuration.md` are what
+ *    `deno task env:example` generates from the sections in `src/config/`, and
+ *    the variable tables of other docs name only declared variables
+ *    ({@linkcode checkEnvDocs}); skipped when the root has no `.env.example`.
  *
  * Each check is a pure function over its inputs ({@linkcode checkBoundaries},
  * {@linkcode checkMigrationEntries}, {@linkcode compareCatalog},
@@ -42,6 +46,8 @@ import {
   readExpectedVerdicts,
 } from "./example_verdicts.ts";
 import { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
+import { checkEnvDocs, readDocFiles, readEnvDocs } from "./env_docs.ts";
+import { EXAMPLE_SECTIONS } from "../config/mod.ts";
 import { checkBoundaries } from "./boundaries.ts";
 import { checkMigrationEntries, listMigrationEntries } from "./migration_names.ts";
 import { locateModels } from "./model_locations.ts";
@@ -101,6 +107,14 @@ export {
 } from "./example_verdicts.ts";
 export { checkJsonSchemaFreshness, readCommittedJsonSchema } from "./json_schema.ts";
 export {
+  checkDocTables,
+  checkEnvDocs,
+  type DocFile,
+  type EnvDocsReport,
+  readDocFiles,
+  readEnvDocs,
+} from "./env_docs.ts";
+export {
   checkModulePermissions,
   type ConfigFile,
   DECLARED_KINDS,
@@ -152,7 +166,7 @@ export interface ValidateOptions {
 }
 
 /**
- * Runs the seven checks against `options.root` and returns one result per
+ * Runs the eight checks against `options.root` and returns one result per
  * check. Violations are results, not errors; throws {@linkcode ValidateError}
  * only when a check cannot run (unreadable tree, unusable database).
  */
@@ -215,7 +229,23 @@ export async function validate(options: ValidateOptions): Promise<CheckResult[]>
 
   results.push(...await checkDirectiveContract(options));
   results.push(await checkModules(options.modules ?? BUILTIN_MODULES, root, rootDir));
+  results.push(await checkEnv(root));
   return results;
+}
+
+/** Check 8: `.env.example`, `docs/configuration.md` and the docs tables against src/config/. */
+async function checkEnv(root: string): Promise<CheckResult> {
+  const committed = await readEnvDocs(root);
+  if (committed.envExample === undefined) {
+    return { check: "env", status: "skipped", summary: "skipped: no .env.example", violations: [] };
+  }
+  const report = checkEnvDocs(committed, EXAMPLE_SECTIONS, await readDocFiles(root));
+  return resultOf(
+    "env",
+    report.violations,
+    `.env.example and docs/configuration.md match the ${plural(report.variables, "variable")} ` +
+      `of src/config/; ${plural(report.rows, "row")} of other docs tables name declared variables`,
+  );
 }
 
 /** Check 7: the modules' declared permissions against the worker's set in deno.json. */

@@ -13,7 +13,8 @@ export type CheckName =
   | "json-schema"
   | "contract"
   | "examples"
-  | "module-permissions";
+  | "module-permissions"
+  | "env";
 
 /** One rule broken at one place. */
 export interface Violation {
