@@ -14,4 +14,6 @@ RUN deno cache src/worker.ts src/cli/migrate.ts
 # The worker loads this prebuilt workflow bundle and runs no webpack.
 RUN deno run --quiet -P=bundle src/cli/bundle.ts
 
-CMD ["deno", "run", "-P=worker", "src/worker.ts"]
+# The worker task's allocator and V8 settings (deno.json; docs/architecture.md).
+ENV MALLOC_ARENA_MAX=2
+CMD ["deno", "run", "-P=worker", "--v8-flags=--max-semi-space-size=1", "src/worker.ts"]
