@@ -16,4 +16,4 @@ RUN deno run --quiet -P=bundle src/cli/bundle.ts
 
 # The worker task's allocator and V8 settings (deno.json; docs/architecture.md).
 ENV MALLOC_ARENA_MAX=2
-CMD ["deno", "run", "-P=worker", "--v8-flags=--max-semi-space-size=1", "src/worker.ts"]
+CMD ["deno", "run", "-P=worker", "--v8-flags=--max-semi-space-size=1,--optimize-for-size", "src/worker.ts"]

@@ -8,14 +8,16 @@
  * workflows run in a thread, the thread's).
  *
  *   deno run -P=bench bench/memory.ts [--parked N] [--flag DENO_FLAG]... [--env NAME=VALUE]...
- *     [--log FILE] [--gc]
+ *     [--log FILE] [--gc] [--settle SECONDS]
  *
  * `--flag` adds a flag to the worker's `deno run` (e.g.
  * `--flag=--v8-flags=--max-semi-space-size=1`, comma-joined with the trace
  * flag), `--env` a variable (e.g. `--env KEEL_MAX_CACHED_WORKFLOWS=20`).
  * `--gc` runs the worker through bench/_worker_gc.ts, which forces a full GC
  * of its main isolate before each reading and prints its heap after it.
- * Prints one table; writes nothing but the worker's output to `--log FILE` (under /tmp).
+ * `--settle` is how long to wait after the last directive parked before
+ * reading (default 5 s; V8 releases pooled pages and runs its memory
+ * reducer only after some idle seconds). Prints one table; writes nothing but the worker's output to `--log FILE` (under /tmp).
  *
  * @module
  */
@@ -155,6 +157,7 @@ function parseArgs(args: readonly string[]) {
   let v8 = "--trace-gc";
   let log: string | undefined;
   let gc = false;
+  let settle = 5;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--gc") {
       gc = true;
@@ -167,6 +170,11 @@ function parseArgs(args: readonly string[]) {
       parked = Number(value);
       if (!Number.isInteger(parked) || parked < 1) {
         throw new Error(`--parked takes a positive integer, not "${value}"`);
+      }
+    } else if (name === "--settle") {
+      settle = Number(value);
+      if (!Number.isFinite(settle) || settle < 0) {
+        throw new Error(`--settle takes seconds (0 or more), not "${value}"`);
       }
     } else if (name === "--log") {
       log = value;
@@ -182,11 +190,11 @@ function parseArgs(args: readonly string[]) {
     }
   }
   if (gc) v8 += ",--expose-gc";
-  return { parked, flags: [...flags, `--v8-flags=${v8}`], env, log, gc };
+  return { parked, flags: [...flags, `--v8-flags=${v8}`], env, log, gc, settle };
 }
 
 if (import.meta.main) {
-  const { parked, flags, env, log, gc } = parseArgs(Deno.args);
+  const { parked, flags, env, log, gc, settle } = parseArgs(Deno.args);
   const schema = createDirectiveSchema({ moduleTypes: createRegistry(BUILTIN_MODULES).types() });
   const h = await startLoopHarness({ noWorker: true });
   try {
@@ -207,7 +215,7 @@ if (import.meta.main) {
       const started = performance.now();
       await parkAtGate(h, target, schema, parked);
       const parkMs = performance.now() - started;
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await new Promise((resolve) => setTimeout(resolve, settle * 1000));
       const full = await read();
       const perParked = ((full.rss - idle.rss) * 1024) / parked;
       const task = await workerCommand();

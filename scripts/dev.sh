@@ -194,7 +194,7 @@ deno run --quiet -P=migrate src/cli/migrate.ts
 # deno run, not deno task: the pid we signal is then the process itself. The
 # allocator and V8 settings are the worker task's (deno.json; docs/architecture.md).
 : >.data/worker.log
-MALLOC_ARENA_MAX=2 deno run --quiet -P=worker --v8-flags=--max-semi-space-size=1 src/worker.ts 2>>.data/worker.log &
+MALLOC_ARENA_MAX=2 deno run --quiet -P=worker --v8-flags=--max-semi-space-size=1,--optimize-for-size src/worker.ts 2>>.data/worker.log &
 pids+=($!)
 worker_pid=$!
 tail -n +1 -f --pid="$worker_pid" .data/worker.log >&2 &

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "@std/assert";
 import { workerCommand } from "./_worker_process.ts";
 
 /** What bench/memory.ts measured the worker with (docs/architecture.md, "Worker memory"). */
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+const V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--optimize-for-size";
 const ARENAS = "MALLOC_ARENA_MAX=2";
 
 const root = new URL("../", import.meta.url);
