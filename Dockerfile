@@ -21,4 +21,6 @@ RUN deno run --quiet -P=bundle src/cli/bundle.ts
 # Made here, as deno, so the `artifacts` volume mounted on it starts owned by deno.
 RUN mkdir -p .data/artifacts
 
-CMD ["deno", "run", "-P=worker", "src/worker.ts"]
+# The worker task's allocator and V8 settings (deno.json; docs/architecture.md).
+ENV MALLOC_ARENA_MAX=2
+CMD ["deno", "run", "-P=worker", "--v8-flags=--max-semi-space-size=1,--optimize-for-size", "src/worker.ts"]

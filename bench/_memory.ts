@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { startLoop } from "../src/loop/mod.ts";
+import { type LoopTarget, startLoop } from "../src/loop/mod.ts";
 import type { DirectiveSchema } from "../src/models/mod.ts";
 import { submitDirective } from "../src/directives/mod.ts";
 import { directiveWorkflowId, statusQuery } from "../src/workflows/directive/api.ts";
@@ -61,23 +61,37 @@ export async function measureMemory(
   const ids: string[] = [];
   try {
     for (const level of options.levels) {
-      while (ids.length < level) {
-        const batch = Array.from({ length: Math.min(50, level - ids.length) }, async () => {
-          const { directive } = await submitDirective(h.sql, echoDocument(), {
-            schema: options.schema,
-          });
-          await startLoop(target, directive.id);
-          return directive.id;
-        });
-        ids.push(...await Promise.all(batch));
-      }
-      if (ids.length > 0) await allWaiting(h, ids);
+      await parkAtGate(h, target, options.schema, level, ids);
       points.push({ waiting: level, rssMiB: await sampleRss(worker.child.pid, options.samples) });
     }
   } finally {
     await killWorker(worker);
   }
   return points;
+}
+
+/**
+ * Submits echo directives (the default policy does not auto-approve echo)
+ * and starts their loops on `target`, 50 at a time, until `ids` (the ones
+ * already parked, appended to) holds `count`; then waits until all are at
+ * the approval gate.
+ */
+export async function parkAtGate(
+  h: LoopHarness,
+  target: LoopTarget,
+  schema: DirectiveSchema,
+  count: number,
+  ids: string[] = [],
+): Promise<void> {
+  while (ids.length < count) {
+    const batch = Array.from({ length: Math.min(50, count - ids.length) }, async () => {
+      const { directive } = await submitDirective(h.sql, echoDocument(), { schema });
+      await startLoop(target, directive.id);
+      return directive.id;
+    });
+    ids.push(...await Promise.all(batch));
+  }
+  if (ids.length > 0) await allWaiting(h, ids);
 }
 
 async function allWaiting(h: LoopHarness, ids: string[]): Promise<void> {

@@ -306,17 +306,23 @@ export KEEL_API_TOKENS="cluster-agent:submit+read:$(token_hash "$agent_token"),c
 mkdir -p "$KEEL_ARTIFACT_DIR"
 deno run --quiet -P=migrate src/cli/migrate.ts
 
+# The worker's read, write and net lists follow the configuration (the artifact
+# directory under the state directory, the OTLP endpoint); the allocator and V8
+# settings are the worker task's (deno.json).
+source scripts/_permissions.sh
+keel_permission_args worker || fail "the worker's configuration is refused (see above)"
 worker_pids=()
 for i in $(seq 1 "$workers"); do
-  OTEL_SERVICE_NAME=keel-worker OTEL_RESOURCE_ATTRIBUTES="service.instance.id=worker-$i" \
-    deno run --quiet -P=worker src/worker.ts >>"$state_dir/logs/worker-$i.log" 2>&1 &
+  export OTEL_SERVICE_NAME=keel-worker OTEL_RESOURCE_ATTRIBUTES="service.instance.id=worker-$i"
+  MALLOC_ARENA_MAX=2 deno run --quiet -P=worker --v8-flags=--max-semi-space-size=1,--optimize-for-size "${keel_permission_args[@]}" src/worker.ts >>"$state_dir/logs/worker-$i.log" 2>&1 &
   pids+=($!)
   worker_pids+=($!)
 done
 api_pids=()
 for i in 1 2; do
-  OTEL_SERVICE_NAME=keel-api OTEL_RESOURCE_ATTRIBUTES="service.instance.id=api-$i" \
-    KEEL_HTTP_HOST=127.0.0.1 KEEL_HTTP_PORT="${api_ports[$((i - 1))]}" \
+  export OTEL_SERVICE_NAME=keel-api OTEL_RESOURCE_ATTRIBUTES="service.instance.id=api-$i"
+  # The launcher gives the server the permissions its configuration needs.
+  KEEL_HTTP_HOST=127.0.0.1 KEEL_HTTP_PORT="${api_ports[$((i - 1))]}" \
     deno run --quiet -P=serve src/server/launch.ts >>"$state_dir/logs/api-$i.log" 2>&1 &
   pids+=($!)
   api_pids+=($!)

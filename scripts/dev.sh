@@ -193,11 +193,12 @@ fi
 
 deno run --quiet -P=migrate src/cli/migrate.ts
 
-# deno run, not deno task: the pid we signal is then the process itself. The worker's read, write
-# and net lists follow the configuration (KEEL_ARTIFACT_DIR, KEEL_S3_ENDPOINT, ...).
+# deno run, not deno task: the pid we signal is then the process itself. The allocator and V8
+# settings are the worker task's (deno.json; docs/architecture.md); the read, write and net lists
+# follow the configuration (KEEL_ARTIFACT_DIR, KEEL_S3_ENDPOINT, ...).
 keel_permission_args worker || exit 1
 : >.data/worker.log
-deno run --quiet -P=worker "${keel_permission_args[@]}" src/worker.ts 2>>.data/worker.log &
+MALLOC_ARENA_MAX=2 deno run --quiet -P=worker --v8-flags=--max-semi-space-size=1,--optimize-for-size "${keel_permission_args[@]}" src/worker.ts 2>>.data/worker.log &
 pids+=($!)
 worker_pid=$!
 tail -n +1 -f --pid="$worker_pid" .data/worker.log >&2 &

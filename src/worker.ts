@@ -113,6 +113,9 @@ export interface StartWorkerOptions extends ActivityDeps {
   readonly maxCachedWorkflows?: number;
 }
 
+/** The longest one workflow activation may run before the SDK fails its task (the SDK's default). */
+export const ISOLATE_EXECUTION_TIMEOUT = "5 seconds";
+
 /** The memory indexer's workflow id: one per task queue. */
 export function memoryIndexerWorkflowId(taskQueue: string): string {
   return `keel-memory-indexer-${taskQueue}`;
@@ -147,6 +150,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       ...(options.maxCachedWorkflows === undefined
         ? {}
         : { maxCachedWorkflows: options.maxCachedWorkflows }),
+      // Workflows run on the main thread, not in a worker thread: that thread is
+      // a second V8 isolate with its own copy of the SDK and its protobufs,
+      // about 58 MiB of resident memory idle (bench/memory.ts). The SDK names
+      // this `debugMode`, which also lifts the 5 s limit on one activation
+      // (deadlock detection); the SDK reads `isolateExecutionTimeout` from the
+      // options (not in their type), so the limit is set again.
+      debugMode: true,
+      ...{ isolateExecutionTimeout: ISOLATE_EXECUTION_TIMEOUT },
       // On SIGINT/SIGTERM, in-flight activities get this long to finish before
       // they are cancelled; an unfinished one is retried by another worker.
       shutdownGraceTime: "30 seconds",
@@ -247,7 +258,8 @@ function denoEnv(env: Readonly<Record<string, string | undefined>>): Record<stri
   return out;
 }
 
-async function main(): Promise<void> {
+/** Reads the configuration from the environment, runs the worker until a signal drains it. */
+export async function main(): Promise<void> {
   const env = readEnv(WORKER_ENV, (name) => Deno.env.get(name));
   const database: DatabaseConfig = parseDatabaseConfig(env);
   const temporal = parseTemporalConfig(env);

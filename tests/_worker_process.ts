@@ -26,26 +26,70 @@ export async function collect(stream: ReadableStream<Uint8Array>, lines: string[
   if (buffer) lines.push(buffer);
 }
 
+/** The `worker` task's command line, split: its leading `NAME=value` words and the `deno` arguments. */
+export interface WorkerCommand {
+  /** Variables the task sets before `deno` (e.g. allocator tuning). */
+  readonly env: Record<string, string>;
+  /** The arguments after `deno` (`run`, flags, `src/worker.ts`). */
+  readonly args: string[];
+}
+
+/** Reads the `worker` task from deno.json, so tests start the worker with the task's flags. */
+export async function workerCommand(): Promise<WorkerCommand> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const task: unknown = config.tasks?.worker;
+  if (typeof task !== "string") throw new Error("Reading the worker task failed: no tasks.worker");
+  const words = task.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split("=");
+    env[name!] = value.join("=");
+  }
+  if (words.shift() !== "deno") {
+    throw new Error(`Reading the worker task failed: "${task}" does not run deno`);
+  }
+  return { env, args: words };
+}
+
 /**
- * Starts `deno run -P=worker src/worker.ts` with `env` plus what any shell
- * has (`PATH`, where the worker finds `deno` for its module processes, and
- * `HOME`, under which Deno keeps its cache), and waits until it is ready.
- * Builds the workflow bundle first when it is missing or stale. `flags` go
- * after `-P=worker` (those `deno task permissions worker` prints).
+ * Starts the worker as the `worker` task does (`deno run -P=worker
+ * src/worker.ts` with the task's flags and variables), with `env` plus what
+ * any shell has (`PATH`, where the worker finds `deno` for its module
+ * processes, and `HOME`, under which Deno keeps its cache), and waits until
+ * it is ready. `options.denoFlags` go before the script (extra `--v8-flags`
+ * join the task's; the `--allow-*` flags `deno task permissions worker`
+ * prints go here too); `options.script` replaces `src/worker.ts` (a
+ * benchmark's wrapper around it). Builds the workflow bundle first when it is missing or
+ * stale.
  */
 export async function spawnWorker(
   env: Record<string, string>,
-  flags: readonly string[] = [],
+  options: { readonly denoFlags?: readonly string[]; readonly script?: string } = {},
 ): Promise<WorkerProcess> {
   await prebuiltBundle();
+  const command = await workerCommand();
+  const taskScript = command.args.pop()!;
+  const script = options.script ?? taskScript;
+  // Deno takes one --v8-flags: extra V8 flags join the task's.
+  const v8 = "--v8-flags=";
+  const extraV8 = (options.denoFlags ?? []).filter((f) => f.startsWith(v8)).map((f) =>
+    f.slice(v8.length)
+  );
+  const denoFlags = (options.denoFlags ?? []).filter((f) => !f.startsWith(v8));
+  if (extraV8.length > 0) {
+    const at = command.args.findIndex((a) => a.startsWith(v8));
+    if (at >= 0) command.args[at] = [command.args[at], ...extraV8].join(",");
+    else denoFlags.push(v8 + extraV8.join(","));
+  }
   const spawnedAt = performance.now();
   let startMs = Number.NaN;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=worker", ...flags, "src/worker.ts"],
+    args: [...command.args, ...denoFlags, script],
     env: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "",
       KEEL_DECISION_KEY: TEST_DECISION_SECRET,
+      ...command.env,
       ...env,
     },
     clearEnv: true,

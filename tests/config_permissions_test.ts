@@ -113,7 +113,7 @@ Deno.test({
         const env = { ...workerEnv(h), KEEL_ARTIFACT_DIR: dir };
         const flags = await launcherFlags("worker", env);
         assert(flags.some((flag) => flag.startsWith("--allow-write=") && flag.endsWith(dir)));
-        const worker = await spawnWorker(env, flags);
+        const worker = await spawnWorker(env, { denoFlags: flags });
         await killWorker(worker);
         assert(worker.lines.some((line) => line.includes(`fs:${dir}`)), worker.lines.join("\n"));
 

@@ -42,7 +42,7 @@ async function scriptNames(): Promise<Set<string>> {
   for (const match of compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?::?[-=?][^}]*)?\}/g)) {
     if (match[1]) names.add(match[1]);
   }
-  for (const path of ["tests/_db.ts", "tests/_temporal.ts", "tests/_s3.ts"]) {
+  for (const path of ["tests/_db.ts", "tests/_temporal.ts", "tests/_s3.ts", "tests/_compose.ts"]) {
     const text = await Deno.readTextFile(path);
     for (const match of text.matchAll(/Deno\.env\.get\("([A-Z][A-Z0-9_]*)"\)/g)) {
       if (match[1] && !SHELL_VARS.has(match[1])) names.add(match[1]);

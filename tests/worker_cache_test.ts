@@ -42,3 +42,16 @@ loopTest(
   },
   { maxCachedWorkflows: 2 },
 );
+
+loopTest(
+  "workflows run on the worker's main thread, each activation still limited to 5 s",
+  (h) => {
+    const options = h.worker?.worker.options;
+    assert(options, "no in-process worker");
+    // No worker thread (a second V8 isolate): see src/worker.ts and bench/memory.ts.
+    assertEquals(options.debugMode, true);
+    // The SDK's deadlock detection, which debugMode alone would lift.
+    assertEquals(options.isolateExecutionTimeoutMs, 5000);
+    return Promise.resolve();
+  },
+);

@@ -8,17 +8,10 @@
  * @module
  */
 import { join } from "node:path";
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  NotFound,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
 import type { ArtifactConfig } from "../config/mod.ts";
 import { ArtifactNotFoundError, ObjectStoreError } from "./errors.ts";
 import { s3Client, type S3StoreOptions } from "./s3_store.ts";
+import { isMissingObject as isMissing } from "./_s3_sdk.ts";
 
 /** An anchor's name: letters, digits, `.`, `-` and `_`, starting with a letter or digit. */
 const NAME = /^[0-9a-z][0-9a-z._-]{0,127}$/;
@@ -119,18 +112,13 @@ export function createFsAnchorStore(options: { readonly dir: string }): AnchorSt
   };
 }
 
-function isMissing(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return error instanceof NoSuchKey || error instanceof NotFound || status === 404;
-}
-
 /**
  * The S3 anchor store: objects `anchors/<name>` in the artifact bucket. A put
  * looks first and sends `If-None-Match: *`, so a store that supports
  * conditional writes refuses to replace an anchor even under a race.
  */
 export function createS3AnchorStore(options: S3StoreOptions): AnchorStore {
-  const client = s3Client(options);
+  const s3 = s3Client(options);
   const bucket = options.bucket;
   const where = `s3://${bucket}/anchors`;
   function fail(action: string, name: string, cause: unknown): never {
@@ -145,15 +133,16 @@ export function createS3AnchorStore(options: S3StoreOptions): AnchorStore {
     where,
     async put(name, body) {
       const key = `anchors/${checkAnchorName(name)}`;
+      const { client, sdk } = await s3();
       try {
-        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
         return { created: false };
       } catch (error) {
         if (!isMissing(error)) fail("look up", name, error);
       }
       try {
         await client.send(
-          new PutObjectCommand({
+          new sdk.PutObjectCommand({
             Bucket: bucket,
             Key: key,
             Body: body,
@@ -173,7 +162,8 @@ export function createS3AnchorStore(options: S3StoreOptions): AnchorStore {
     async get(name) {
       const key = `anchors/${checkAnchorName(name)}`;
       try {
-        const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const { client, sdk } = await s3();
+        const answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
         if (!answer.Body) throw new Error("the answer had no body");
         return await answer.Body.transformToByteArray();
       } catch (cause) {
@@ -186,9 +176,10 @@ export function createS3AnchorStore(options: S3StoreOptions): AnchorStore {
     async list() {
       const names: string[] = [];
       let token: string | undefined;
+      const { client, sdk } = await s3();
       do {
         const page = await client.send(
-          new ListObjectsV2Command({
+          new sdk.ListObjectsV2Command({
             Bucket: bucket,
             Prefix: "anchors/",
             ...(token === undefined ? {} : { ContinuationToken: token }),

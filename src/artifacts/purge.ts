@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import type { ArtifactConfig } from "../config/mod.ts";
 import { ObjectStoreError } from "./errors.ts";
 import { s3Client } from "./s3_store.ts";
@@ -40,14 +39,15 @@ export function createPurger(config: ArtifactConfig): ObjectPurger {
       },
     };
   }
-  const client = s3Client(config);
+  const s3 = s3Client(config);
   return {
     prefix: `s3://${config.bucket}/sha256/`,
     async purge(key) {
       const target = { Bucket: config.bucket, Key: `sha256/${checkKey(key)}` };
       try {
+        const { client, sdk } = await s3();
         try {
-          await client.send(new HeadObjectCommand(target));
+          await client.send(new sdk.HeadObjectCommand(target));
         } catch (missing) {
           if (
             (missing as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ===
@@ -57,7 +57,7 @@ export function createPurger(config: ArtifactConfig): ObjectPurger {
           }
           throw missing;
         }
-        await client.send(new DeleteObjectCommand(target));
+        await client.send(new sdk.DeleteObjectCommand(target));
         return true;
       } catch (cause) {
         throw new ObjectStoreError(

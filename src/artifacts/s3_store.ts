@@ -1,14 +1,7 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  NoSuchKey,
-  NotFound,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
 import { trace } from "@opentelemetry/api";
 import { ArtifactIntegrityError, ArtifactNotFoundError, ObjectStoreError } from "./errors.ts";
 import { checkKey, type ObjectStore, refusals, sha256Hex, verified } from "./store.ts";
+import { isMissingObject as isMissing, type LazyS3, lazyS3 } from "./_s3_sdk.ts";
 
 // Looked up on each use: a tracer cached at import would outlive a restarted SDK.
 function tracer() {
@@ -35,41 +28,39 @@ function objectKey(key: string): string {
   return `sha256/${checkKey(key)}`;
 }
 
-function isMissing(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return error instanceof NoSuchKey || error instanceof NotFound || status === 404;
-}
-
 /**
  * The S3 client for a store. Every setting the SDK would otherwise look up in
  * AWS_* variables and ~/.aws files is given here, so configuration comes from
- * Keel's config alone; no process needs to read ~/.aws.
+ * Keel's config alone; no process needs to read ~/.aws. The SDK is imported,
+ * and the client made, on first use.
  */
-export function s3Client(options: S3StoreOptions): S3Client {
-  return new S3Client({
-    endpoint: options.endpoint,
-    region: options.region,
-    forcePathStyle: options.forcePathStyle,
-    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-    useFipsEndpoint: false,
-    useDualstackEndpoint: false,
-    maxAttempts: 3,
-    retryMode: "standard",
-    defaultsMode: "standard",
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_SUPPORTED",
-    disableS3ExpressSessionAuth: true,
-    userAgentAppId: "keel",
-    sigv4aSigningRegionSet: [],
-    authSchemePreference: [],
-    useArnRegion: false,
-    disableMultiregionAccessPoints: true,
-  });
+export function s3Client(options: S3StoreOptions): LazyS3 {
+  return lazyS3((sdk) =>
+    new sdk.S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      useFipsEndpoint: false,
+      useDualstackEndpoint: false,
+      maxAttempts: 3,
+      retryMode: "standard",
+      defaultsMode: "standard",
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_SUPPORTED",
+      disableS3ExpressSessionAuth: true,
+      userAgentAppId: "keel",
+      sigv4aSigningRegionSet: [],
+      authSchemePreference: [],
+      useArnRegion: false,
+      disableMultiregionAccessPoints: true,
+    })
+  );
 }
 
 /** The S3-compatible store, through `@aws-sdk/client-s3`, keyed `sha256/<key>`. */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
-  const client = s3Client(options);
+  const s3 = s3Client(options);
   const bucket = options.bucket;
   const where = `s3://${bucket}`;
   function fail(action: string, key: string, cause: unknown): never {
@@ -82,7 +73,8 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   }
   async function exists(key: string): Promise<boolean> {
     try {
-      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      const { client, sdk } = await s3();
+      await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
       return true;
     } catch (error) {
       if (isMissing(error)) return false;
@@ -108,8 +100,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
           span.setAttributes({ ...attributes(key), "keel.artifact.size_bytes": body.length });
           const uri = `${where}/${objectKey(key)}`;
           if (await exists(key)) return { key, uri, created: false };
+          const { client, sdk } = await s3();
           await client.send(
-            new PutObjectCommand({
+            new sdk.PutObjectCommand({
               Bucket: bucket,
               Key: objectKey(key),
               Body: body,
@@ -129,8 +122,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
           span.setAttributes(attributes(checkKey(key)));
           let body: Uint8Array;
           try {
+            const { client, sdk } = await s3();
             const answer = await client.send(
-              new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }),
+              new sdk.GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }),
             );
             if (!answer.Body) throw new Error("the answer had no body");
             body = await answer.Body.transformToByteArray();
@@ -157,8 +151,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     },
     async open(key) {
       try {
+        const { client, sdk } = await s3();
         const answer = await client.send(
-          new GetObjectCommand({ Bucket: bucket, Key: objectKey(checkKey(key)) }),
+          new sdk.GetObjectCommand({ Bucket: bucket, Key: objectKey(checkKey(key)) }),
         );
         if (!answer.Body) throw new Error("the answer had no body");
         return {

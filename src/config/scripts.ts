@@ -12,7 +12,8 @@ const text = z.string();
 
 /** The scripts' variables (shown commented out in `.env.example`). */
 export const SCRIPTS_SECTION = envSection({
-  title: "Read by the scripts (scripts/*.sh, tests/_db.ts, tests/_temporal.ts, tests/_s3.ts)",
+  title:
+    "Read by the scripts (scripts/*.sh, tests/_db.ts, tests/_temporal.ts, tests/_s3.ts, tests/_compose.ts)",
   vars: {
     KEEL_CACHE_DIR: envVar(text, {
       default: "~/.cache/keel",
@@ -59,6 +60,37 @@ export const SCRIPTS_SECTION = envSection({
       default: "versitygw",
       description: "versitygw, the S3-compatible server the artifact tests start (default: the " +
         "bootstrap cache).",
+    }),
+    KEEL_COMPOSE_CHECK_BIN: envVar(text, {
+      default: "keel-compose-check",
+      description: "The compose-go checker tests/compose_test.ts runs (default: the bootstrap " +
+        "cache, built from tools/compose_check).",
+    }),
+    KEEL_CLUSTER_DIR: envVar(text, {
+      default: ".data/cluster",
+      description: "State of scripts/cluster.sh: configuration, logs, secrets and cluster.json " +
+        "(docs/deploy.md).",
+    }),
+    KEEL_CLUSTER_WORKERS: envVar(text, {
+      default: "2",
+      description: "Worker processes scripts/cluster.sh starts, 1 to 99.",
+    }),
+    KEEL_CLUSTER_PORT_BASE: envVar(text, {
+      default: "17200",
+      description: "First of the ports scripts/cluster.sh uses (base to base+21).",
+    }),
+    KEEL_CLUSTER_DB_PREFIX: envVar(text, {
+      default: "keel_cluster_",
+      description: "Prefix of the cluster's three databases and of its Temporal role.",
+    }),
+    KEEL_CLUSTER_PG_URL: envVar(text, {
+      default: "postgres://postgres@127.0.0.1:5432/postgres",
+      description: "Superuser URL scripts/cluster.sh creates its roles and databases with, and " +
+        "nothing else.",
+    }),
+    KEEL_CLUSTER_HISTORY_SHARDS: envVar(text, {
+      default: "4",
+      description: "Temporal history shards of the cluster, fixed when its database is created.",
     }),
   },
 });

@@ -27,10 +27,12 @@ export const WORKER_SECTION = envSection({
       description: "Seconds between reconciler passes that adopt directives with no running loop.",
     }),
     KEEL_MAX_CACHED_WORKFLOWS: envVar(
-      intVar(0, 100_000).refine((n) => n !== 1, "must be 0 (no cache) or at least 2"),
+      // With no cache the Temporal core drops the local activities of a workflow it
+      // evicts at once, and with one it evicts the workflow it is running.
+      intVar(2, 100_000),
       {
-        default: "500",
-        description: "Workflows the worker keeps in memory (0: none). Beyond it the least " +
+        default: "100",
+        description: "Workflows the worker keeps in memory, at least 2. Beyond it the least " +
           "recently used, such as directives parked at the approval gate, are evicted and " +
           "replayed from their history when their next event (an approval) arrives.",
       },
