@@ -52,8 +52,9 @@ prefix="${KEEL_CLUSTER_DB_PREFIX:-keel_cluster_}"
 admin_url="${KEEL_CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 shards="${KEEL_CLUSTER_HISTORY_SHARDS:-4}"
 [[ "$workers" =~ ^[1-9][0-9]?$ ]] || fail "KEEL_CLUSTER_WORKERS=\"$workers\" must be a whole number from 1 to 99"
-[[ "$base" =~ ^[0-9]+$ ]] && [ "$base" -ge 1024 ] && [ "$base" -le 65500 ] ||
-  fail "KEEL_CLUSTER_PORT_BASE=\"$base\" must be a port from 1024 to 65500"
+# Temporal stores its membership ports as a PostgreSQL smallint: all must be below 32768.
+[[ "$base" =~ ^[0-9]+$ ]] && [ "$base" -ge 1024 ] && [ "$base" -le 32700 ] ||
+  fail "KEEL_CLUSTER_PORT_BASE=\"$base\" must be a port from 1024 to 32700 (Temporal keeps its ports as a smallint)"
 [[ "$prefix" =~ ^[a-z_][a-z0-9_]{0,30}$ ]] ||
   fail "KEEL_CLUSTER_DB_PREFIX=\"$prefix\" must be lower-case letters, digits and _ (at most 31)"
 [[ "$shards" =~ ^[1-9][0-9]{0,3}$ ]] || fail "KEEL_CLUSTER_HISTORY_SHARDS=\"$shards\" must be a whole number from 1 to 9999"

@@ -77,7 +77,8 @@ export const SCRIPTS_SECTION = envSection({
     }),
     KEEL_CLUSTER_PORT_BASE: envVar(text, {
       default: "17200",
-      description: "First of the ports scripts/cluster.sh uses (base to base+21).",
+      description: "First of the ports scripts/cluster.sh uses (base to base+21), 1024 to 32700: " +
+        "Temporal keeps its membership ports as a smallint.",
     }),
     KEEL_CLUSTER_DB_PREFIX: envVar(text, {
       default: "keel_cluster_",

@@ -352,7 +352,15 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     };
     let seq = 0;
     let running = false;
+    let lastTick = performance.now();
     const ping = setInterval(() => {
+      // A tick that comes late means this process itself was not running (a
+      // busy event loop, a starved CPU): it sent no ping and read no answer in
+      // that time, so the silence says nothing about the module. Its clock
+      // starts again, and only silence while the host ran on time counts.
+      const now = performance.now();
+      if (now - lastTick > pingInterval * 3) lastSign = Math.max(lastSign, now - pingInterval);
+      lastTick = now;
       if (!running) {
         runOptions.onStarting?.();
         if (elapsed() > startTimeout) {
@@ -365,7 +373,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         }
         return;
       }
-      const silent = performance.now() - lastSign;
+      const silent = now - lastSign;
       if (silent > livenessTimeout) {
         finish({ kind: "unresponsive", silentMs: Math.round(silent), durationMs: elapsed() });
       } else {

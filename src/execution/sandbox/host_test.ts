@@ -172,6 +172,31 @@ Deno.test("liveness is the module's: a blocked module is killed as unresponsive,
   }
 });
 
+Deno.test("a host that stalls is not a module that stops answering: the run ends with its result", async () => {
+  const sandbox = createSandbox({ prewarm: false, pingIntervalMs: 200, livenessTimeoutMs: 2000 });
+  try {
+    let stalled = false;
+    const ending = await sandbox.run(
+      yieldingSpinModule,
+      input(yieldingSpinModule, { payload: { spin_ms: 4000 } }),
+      {
+        ...none,
+        onAlive: () => {
+          if (stalled) return;
+          stalled = true;
+          // The host's own event loop is blocked for longer than the liveness timeout.
+          const until = performance.now() + 3000;
+          while (performance.now() < until) { /* the host is busy */ }
+        },
+      },
+    );
+    assert(stalled, "the module answered at least once");
+    assertEquals(ending.kind, "result");
+  } finally {
+    await sandbox.close();
+  }
+});
+
 Deno.test("a module that reports more than its reservation is killed at once", async () => {
   const sandbox = createSandbox({ prewarm: false });
   try {
