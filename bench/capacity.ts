@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { Client, Connection } from "@temporalio/client";
+import { Client } from "@temporalio/client";
+import { NativeConnection } from "@temporalio/worker";
 import { waitForLoop } from "../src/loop/mod.ts";
 import { noopDocument, timedBatch } from "./_loop.ts";
 import { cpuSeconds } from "./_machine.ts";
@@ -78,12 +79,23 @@ async function postgresPids(): Promise<number[]> {
   return new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean).map(Number);
 }
 
+/** `pid` and every process under it now (an API server's launcher runs the server as its child). */
+async function withDescendants(pid: number): Promise<number[]> {
+  const out = await new Deno.Command("pgrep", { args: ["-P", String(pid)], stdout: "piped" })
+    .output();
+  const children = new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean);
+  const below = await Promise.all(children.map((child) => withDescendants(Number(child))));
+  return [pid, ...below.flat()];
+}
+
+/** CPU seconds of `pids` and their descendants (reaped ones included, through each parent's counters). */
 async function cpuOf(pids: readonly number[]): Promise<number> {
-  const values = await Promise.all(pids.map((pid) => cpuSeconds(pid).catch(() => 0)));
+  const all = (await Promise.all(pids.map(withDescendants))).flat();
+  const values = await Promise.all(all.map((pid) => cpuSeconds(pid).catch(() => 0)));
   return values.reduce((a, b) => a + b, 0);
 }
 
-const connection = await Connection.connect({ address: cluster.temporal_address });
+const connection = await NativeConnection.connect({ address: cluster.temporal_address });
 const client = new Client({ connection });
 let sequence = 0;
 const runId = crypto.randomUUID().slice(0, 8);
