@@ -71,12 +71,13 @@ export async function machineInfo(sql: Sql): Promise<MachineInfo> {
 
 /**
  * CPU seconds (user + system) a process has used, with those of its children
- * it has waited for (a worker's module processes); read through `cat` like the
- * sandbox tests.
+ * it has waited for (a worker's module processes) unless `own` is set; read
+ * through `cat` like the sandbox tests.
  */
-export async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number, own = false): Promise<number> {
   const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output();
   const stat = new TextDecoder().decode(out.stdout);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  const self = fields[11]! + fields[12]!;
+  return (own ? self : self + fields[13]! + fields[14]!) / 100;
 }

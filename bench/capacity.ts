@@ -126,10 +126,16 @@ const groups = {
   Jaeger: [cluster.jaeger_pid],
   PostgreSQL: await postgresPids(),
 };
+/** The worker processes alone, without their module processes: what the sandbox adds is the difference. */
+const workersOwn = () =>
+  Promise.all(cluster.worker_pids.map((pid) => cpuSeconds(pid, true)))
+    .then((values) => values.reduce((a, b) => a + b, 0));
+const ownBefore = await workersOwn();
 const cpuBefore = await Promise.all(Object.values(groups).map(cpuOf));
 const dbBefore = await dbCounters();
 const batch = await timedBatch(items, { concurrency, item: oneDirective });
 const cpuAfter = await Promise.all(Object.values(groups).map(cpuOf));
+const ownAfter = await workersOwn();
 // PostgreSQL publishes a backend's counters within a second of its last transaction.
 await new Promise((resolve) => setTimeout(resolve, 2000));
 const dbAfter = await dbCounters();
@@ -150,6 +156,11 @@ console.log("|---|---:|");
 Object.keys(groups).forEach((name, i) => {
   const ms = (cpuAfter[i]! - cpuBefore[i]!) * 1000 / items;
   console.log(`| CPU ms, ${name} | ${ms.toFixed(1)} |`);
+  if (name === "workers") {
+    const own = (ownAfter - ownBefore) * 1000 / items;
+    console.log(`| CPU ms, workers without their module processes | ${own.toFixed(1)} |`);
+    console.log(`| CPU ms, the workers' module processes | ${(ms - own).toFixed(1)} |`);
+  }
 });
 databases.forEach((name, i) => {
   const commits = (dbAfter.commits[i]! - dbBefore.commits[i]!) / items;
