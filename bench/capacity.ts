@@ -5,8 +5,9 @@
  * go in through the cluster's API servers (alternately, as its agent), and
  * their loops are awaited through Temporal. For the batch it prints the
  * throughput and latency, and per directive: CPU milliseconds of each
- * component (the workers with their module processes, the API servers, the
- * Temporal server, Jaeger, every PostgreSQL process of the server), the
+ * component (the workers with their module processes, then split into the
+ * two, the API servers, the Temporal server, Jaeger, every PostgreSQL process
+ * of the server), the
  * PostgreSQL transactions committed in Keel's and in Temporal's databases, and
  * the bytes those databases grew by. Writes nothing. Not part of the tests.
  *
